@@ -1,0 +1,69 @@
+"""U-Net style encoder/decoder (official ``Hourglass``, ``Encoder``, ``Decoder``)."""
+
+import keras
+
+from fomm_tf.layers.down_block import DownBlock
+from fomm_tf.layers.up_block import UpBlock
+
+
+def hourglass_widths(block_expansion, max_features, num_blocks):
+    """Widths min(max_features, block_expansion * 2^(i+1)) of block i."""
+    return [min(max_features, block_expansion * 2 ** (i + 1)) for i in range(num_blocks)]
+
+
+@keras.saving.register_keras_serializable(package="fomm_tf")
+class Hourglass(keras.layers.Layer):
+    """num_blocks down blocks, num_blocks up blocks with skip concatenation.
+
+    The output concatenates the last up block with the input, so it has
+    ``block_expansion + in_channels`` channels (official ``out_filters``).
+    """
+
+    def __init__(
+        self,
+        block_expansion,
+        max_features,
+        num_blocks=3,
+        synchronized_bn=False,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.block_expansion = block_expansion
+        self.max_features = max_features
+        self.num_blocks = num_blocks
+        self.synchronized_bn = synchronized_bn
+        widths = hourglass_widths(block_expansion, max_features, num_blocks)
+        self.down_blocks = [
+            DownBlock(width, synchronized_bn=synchronized_bn, name=f"down_{i}")
+            for i, width in enumerate(widths)
+        ]
+        up_widths = [block_expansion] + widths[:-1]  # out width of up block i
+        self.up_blocks = [
+            UpBlock(up_widths[i], synchronized_bn=synchronized_bn, name=f"up_{i}")
+            for i in reversed(range(num_blocks))
+        ]
+
+    def call(self, x, training=None, return_intermediates=False):
+        encoded = [x]
+        for block in self.down_blocks:
+            encoded.append(block(encoded[-1], training=training))
+        skips = list(encoded)
+        out = skips.pop()
+        ups = []
+        for block in self.up_blocks:
+            out = block(out, training=training)
+            ups.append(out)
+            out = keras.ops.concatenate([out, skips.pop()], axis=-1)
+        if return_intermediates:
+            return out, {"encoder": encoded[1:], "decoder": ups}
+        return out
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            block_expansion=self.block_expansion,
+            max_features=self.max_features,
+            num_blocks=self.num_blocks,
+            synchronized_bn=self.synchronized_bn,
+        )
+        return config

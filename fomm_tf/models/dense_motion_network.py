@@ -1,0 +1,144 @@
+"""Dense motion network (official ``modules/dense_motion.py``)."""
+
+import keras
+import tensorflow as tf
+
+from fomm_tf import conventions, geometry
+from fomm_tf.layers import AntiAliasDownsample, Hourglass
+from fomm_tf.layers.normalization import conv
+
+
+@keras.saving.register_keras_serializable(package="fomm_tf")
+class DenseMotionNetwork(keras.layers.Layer):
+    """Sparse first-order motions -> dense backward flow and occlusion map.
+
+    Paper eq. 4: each keypoint k moves z to T_k(z) = kp_s + J_s J_d^-1 (z - kp_d);
+    an hourglass predicts soft masks over the K motions plus the background
+    (identity) and the flow is their mask-weighted sum.
+    """
+
+    def __init__(
+        self,
+        num_kp,
+        num_channels,
+        block_expansion,
+        max_features,
+        num_blocks,
+        estimate_occlusion_map=False,
+        scale_factor=1.0,
+        kp_variance=conventions.KP_VARIANCE,
+        align_corners=conventions.DEFAULT_ALIGN_CORNERS,
+        synchronized_bn=False,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.num_kp = num_kp
+        self.num_channels = num_channels
+        self.block_expansion = block_expansion
+        self.max_features = max_features
+        self.num_blocks = num_blocks
+        self.estimate_occlusion_map = estimate_occlusion_map
+        self.scale_factor = scale_factor
+        self.kp_variance = kp_variance
+        self.align_corners = align_corners
+        self.synchronized_bn = synchronized_bn
+        self.hourglass = Hourglass(
+            block_expansion, max_features, num_blocks, synchronized_bn, name="hourglass"
+        )
+        self.mask = conv(num_kp + 1, 7, name="mask")
+        self.occlusion = conv(1, 7, name="occlusion") if estimate_occlusion_map else None
+        self.down = None
+        if scale_factor != 1:
+            self.down = AntiAliasDownsample(num_channels, scale_factor, name="down")
+
+    def heatmap_representation(self, spatial_size, kp_driving, kp_source):
+        """Gaussian(driving) - gaussian(source), zero background: (B, h, w, K+1)."""
+        gaussian_driving = geometry.kp2gaussian(
+            kp_driving["value"], spatial_size, self.kp_variance
+        )
+        gaussian_source = geometry.kp2gaussian(
+            kp_source["value"], spatial_size, self.kp_variance
+        )
+        heatmap = gaussian_driving - gaussian_source
+        return tf.pad(heatmap, [[0, 0], [0, 0], [0, 0], [1, 0]])
+
+    def sparse_motions(self, spatial_size, kp_driving, kp_source):
+        """Per-keypoint backward grids, background first: (B, h, w, K+1, 2)."""
+        grid = geometry.make_coordinate_grid(*spatial_size)  # (h, w, 2)
+        offset = grid[None, :, :, None, :] - kp_driving["value"][:, None, None]
+        if "jacobian" in kp_driving:
+            jacobian = geometry.matmul_2x2(
+                kp_source["jacobian"], geometry.inverse_2x2(kp_driving["jacobian"])
+            )[:, None, None]  # (B, 1, 1, K, 2, 2)
+            offset = tf.stack(
+                [
+                    jacobian[..., 0, 0] * offset[..., 0]
+                    + jacobian[..., 0, 1] * offset[..., 1],
+                    jacobian[..., 1, 0] * offset[..., 0]
+                    + jacobian[..., 1, 1] * offset[..., 1],
+                ],
+                axis=-1,
+            )
+        driving_to_source = offset + kp_source["value"][:, None, None]
+        identity = tf.broadcast_to(
+            grid[None, :, :, None, :], tf.shape(driving_to_source[..., :1, :])
+        )
+        return tf.concat([identity, driving_to_source], axis=3)
+
+    def deform_source(self, source, sparse_motions):
+        """Warp the source by every sparse motion: (B, h, w, K+1, C)."""
+        shape = tf.shape(sparse_motions)
+        grid = tf.reshape(sparse_motions, (shape[0], shape[1], -1, 2))
+        warped = geometry.grid_sample(source, grid, self.align_corners)
+        return tf.reshape(
+            warped, (shape[0], shape[1], shape[2], self.num_kp + 1, self.num_channels)
+        )
+
+    def call(self, source, kp_driving, kp_source, training=None, debug=False):
+        source = source if self.down is None else self.down(source)
+        spatial_size = (source.shape[1], source.shape[2])
+        heatmap = self.heatmap_representation(spatial_size, kp_driving, kp_source)
+        motions = self.sparse_motions(spatial_size, kp_driving, kp_source)
+        deformed = self.deform_source(source, motions)  # (B, h, w, K+1, C)
+        stacked = tf.concat([heatmap[..., None], deformed], axis=-1)
+        features = tf.reshape(
+            stacked,
+            (-1, spatial_size[0], spatial_size[1], (self.num_kp + 1) * (1 + self.num_channels)),
+        )
+        prediction = self.hourglass(features, training=training)
+        mask_logits = self.mask(prediction)
+        mask = tf.nn.softmax(mask_logits, axis=-1)  # (B, h, w, K+1)
+        out = {
+            "sparse_deformed": tf.transpose(deformed, (0, 3, 1, 2, 4)),
+            "mask": mask,
+            "deformation": tf.reduce_sum(motions * mask[..., None], axis=3),
+        }
+        if self.occlusion is not None:
+            occlusion_logits = self.occlusion(prediction)
+            out["occlusion_map"] = tf.sigmoid(occlusion_logits)
+        if debug:
+            out.update(
+                heatmap_representation=heatmap,
+                sparse_motion=motions,
+                hourglass_output=prediction,
+                mask_logits=mask_logits,
+            )
+            if self.occlusion is not None:
+                out["occlusion_logits"] = occlusion_logits
+        return out
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            num_kp=self.num_kp,
+            num_channels=self.num_channels,
+            block_expansion=self.block_expansion,
+            max_features=self.max_features,
+            num_blocks=self.num_blocks,
+            estimate_occlusion_map=self.estimate_occlusion_map,
+            scale_factor=self.scale_factor,
+            kp_variance=self.kp_variance,
+            align_corners=self.align_corners,
+            synchronized_bn=self.synchronized_bn,
+        )
+        return config

@@ -1,0 +1,119 @@
+"""Keypoint detector (official ``modules/keypoint_detector.py``, ``KPDetector``)."""
+
+import keras
+import tensorflow as tf
+
+from fomm_tf import geometry
+from fomm_tf.layers import AntiAliasDownsample, Hourglass
+from fomm_tf.layers.normalization import conv
+from fomm_tf.models.traced_build import TracedBuildMixin
+
+
+@keras.saving.register_keras_serializable(package="fomm_tf")
+class KeypointDetector(TracedBuildMixin, keras.Model):
+    """Images (B, H, W, C) in [0, 1] -> K keypoints and local jacobians.
+
+    Heatmaps are a softmax over each 7x7-valid-conv map divided by the
+    temperature; keypoints are their expected grid coordinates (paper eq. 10's
+    soft-argmax), jacobians the heatmap-weighted jacobian maps.
+    """
+
+    def __init__(
+        self,
+        num_kp,
+        num_channels,
+        block_expansion,
+        max_features,
+        num_blocks,
+        temperature,
+        estimate_jacobian=False,
+        scale_factor=1.0,
+        single_jacobian_map=False,
+        pad=0,
+        synchronized_bn=False,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.num_kp = num_kp
+        self.num_channels = num_channels
+        self.block_expansion = block_expansion
+        self.max_features = max_features
+        self.num_blocks = num_blocks
+        self.temperature = temperature
+        self.estimate_jacobian = estimate_jacobian
+        self.scale_factor = scale_factor
+        self.single_jacobian_map = single_jacobian_map
+        self.pad = pad
+        self.synchronized_bn = synchronized_bn
+        self.predictor = Hourglass(
+            block_expansion, max_features, num_blocks, synchronized_bn, name="predictor"
+        )
+        padding = "valid" if pad == 0 else "same"
+        self.kp = conv(num_kp, 7, padding=padding, name="kp")
+        self.num_jacobian_maps = 1 if single_jacobian_map else num_kp
+        self.jacobian = None
+        if estimate_jacobian:
+            self.jacobian = keras.layers.Conv2D(
+                4 * self.num_jacobian_maps,
+                7,
+                padding=padding,
+                kernel_initializer="zeros",
+                bias_initializer=keras.initializers.Constant(
+                    [1.0, 0.0, 0.0, 1.0] * self.num_jacobian_maps
+                ),
+                name="jacobian",
+            )
+        self.down = None
+        if scale_factor != 1:
+            self.down = AntiAliasDownsample(num_channels, scale_factor, name="down")
+
+    def dummy_inputs(self, frame_shape):
+        return (keras.ops.zeros((1, *frame_shape)),), {}
+
+    def call(self, images, training=None, return_heatmap=False):
+        x = images if self.down is None else self.down(images)
+        feature_map = self.predictor(x, training=training)
+        heatmap = self.heatmap(feature_map)  # (B, h, w, K)
+        out = {"value": self.soft_argmax(heatmap)}
+        if self.jacobian is not None:
+            out["jacobian"] = self.weighted_jacobian(feature_map, heatmap)
+        if return_heatmap:
+            out["heatmap"] = heatmap
+        return out
+
+    def heatmap(self, feature_map):
+        """Softmax over all pixels of each keypoint's logits / temperature."""
+        logits = self.kp(feature_map)  # (B, h, w, K)
+        shape = tf.shape(logits)
+        flat = tf.reshape(logits, (shape[0], -1, self.num_kp)) / self.temperature
+        return tf.reshape(tf.nn.softmax(flat, axis=1), shape)
+
+    def soft_argmax(self, heatmap):
+        """Expected (x, y) under each heatmap (official ``gaussian2kp``)."""
+        grid = geometry.make_coordinate_grid(heatmap.shape[1], heatmap.shape[2])
+        return tf.einsum("bhwk,hwc->bkc", heatmap, grid)  # (B, K, 2)
+
+    def weighted_jacobian(self, feature_map, heatmap):
+        """Sum over pixels of heatmap * jacobian map; channel 4k+j is [[a,b],[c,d]]."""
+        maps = self.jacobian(feature_map)  # (B, h, w, 4 * maps)
+        shape = tf.shape(maps)
+        maps = tf.reshape(maps, (shape[0], shape[1], shape[2], -1, 4))
+        jacobian = tf.reduce_sum(heatmap[..., None] * maps, axis=[1, 2])  # (B, K, 4)
+        return tf.reshape(jacobian, (-1, self.num_kp, 2, 2))
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            num_kp=self.num_kp,
+            num_channels=self.num_channels,
+            block_expansion=self.block_expansion,
+            max_features=self.max_features,
+            num_blocks=self.num_blocks,
+            temperature=self.temperature,
+            estimate_jacobian=self.estimate_jacobian,
+            scale_factor=self.scale_factor,
+            single_jacobian_map=self.single_jacobian_map,
+            pad=self.pad,
+            synchronized_bn=self.synchronized_bn,
+        )
+        return config

@@ -1,0 +1,87 @@
+"""Discriminators at several image scales (official ``MultiScaleDiscriminator``)."""
+
+import keras
+
+from fomm_tf import conventions
+from fomm_tf.layers import AntiAliasDownsample
+from fomm_tf.models.discriminator import Discriminator
+from fomm_tf.models.traced_build import TracedBuildMixin, dummy_keypoints
+
+
+def scale_key(scale):
+    """Official key of a scale: ``str(scale)`` (1 -> '1', 0.5 -> '0.5')."""
+    return str(scale)
+
+
+@keras.saving.register_keras_serializable(package="fomm_tf")
+class MultiScaleDiscriminator(TracedBuildMixin, keras.Model):
+    """One ``Discriminator`` per scale of the image pyramid.
+
+    Call with an image (B, H, W, C) (the pyramid is built here with the
+    anti-alias downsampling of the official ``ImagePyramide``) or with a dict
+    ``{'prediction_<scale>': image}`` as the official code passes it.  Returns
+    ``{'feature_maps_<scale>': [...], 'prediction_map_<scale>': (B, h, w, 1)}``.
+    """
+
+    def __init__(
+        self,
+        scales=(1,),
+        num_channels=3,
+        block_expansion=64,
+        num_blocks=4,
+        max_features=512,
+        sn=False,
+        use_kp=False,
+        num_kp=10,
+        kp_variance=conventions.KP_VARIANCE,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.scales = tuple(scales)
+        self.disc_kwargs = dict(
+            num_channels=num_channels,
+            block_expansion=block_expansion,
+            num_blocks=num_blocks,
+            max_features=max_features,
+            sn=sn,
+            use_kp=use_kp,
+            num_kp=num_kp,
+            kp_variance=kp_variance,
+        )
+        self.discs = [
+            Discriminator(name=f"disc_{scale_key(s).replace('.', '-')}", **self.disc_kwargs)
+            for s in self.scales
+        ]
+        self.downs = [
+            AntiAliasDownsample(num_channels, s, name=f"down_{scale_key(s).replace('.', '-')}")
+            for s in self.scales
+        ]
+
+    def dummy_inputs(self, frame_shape):
+        kp = dummy_keypoints(self.disc_kwargs["num_kp"], False)
+        return (keras.ops.zeros((1, *frame_shape)),), {"kp": kp}
+
+    def pyramid(self, images):
+        """``{'prediction_<scale>': image at that scale}``."""
+        return {
+            f"prediction_{scale_key(s)}": down(images)
+            for s, down in zip(self.scales, self.downs)
+        }
+
+    def call(self, images, kp=None, training=None):
+        if not isinstance(images, dict):
+            images = self.pyramid(images)
+        out = {}
+        for s, disc in zip(self.scales, self.discs):
+            key = scale_key(s)
+            feature_maps, prediction = disc(
+                images[f"prediction_{key}"], kp=kp, training=training
+            )
+            out[f"feature_maps_{key}"] = feature_maps
+            out[f"prediction_map_{key}"] = prediction
+        return out
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(scales=list(self.scales), **self.disc_kwargs)
+        return config
