@@ -8,6 +8,8 @@ disagree with the model built from the config are all reported together.
 
 import numpy as np
 
+from fomm_tf.models.multi_scale_discriminator import scale_key
+
 OPTIONAL_SUFFIXES = ("num_batches_tracked",)
 
 
@@ -113,7 +115,7 @@ def discriminator_entries(discriminator):
     """torch key -> (Keras variable, converter) for ``MultiScaleDiscriminator``."""
     entries = {}
     for scale, disc in zip(discriminator.scales, discriminator.discs):
-        prefix = f"discs.{str(scale).replace('.', '-')}"
+        prefix = f"discs.{scale_key(scale).replace('.', '-')}"
         for i, block in enumerate(disc.down_blocks):
             block_prefix = f"{prefix}.down_blocks.{i}"
             entries.update(_maybe_spectral_conv(f"{block_prefix}.conv", block.conv, disc.sn))

@@ -9,8 +9,8 @@ from fomm_tf.models.traced_build import TracedBuildMixin, dummy_keypoints
 
 
 def scale_key(scale):
-    """Official key of a scale: ``str(scale)`` (1 -> '1', 0.5 -> '0.5')."""
-    return str(scale)
+    """Official key of a YAML scale, ``str(scale)``: 1 -> '1', 0.5 -> '0.5'."""
+    return str(int(scale)) if float(scale).is_integer() else str(float(scale))
 
 
 @keras.saving.register_keras_serializable(package="fomm_tf")

@@ -1,0 +1,64 @@
+"""Convert an official FOMM ``.pth.tar`` checkpoint into a ``.keras`` file.
+
+    python -m fomm_tf.convert --config configs/vox-256.yaml \
+        --checkpoint vox-cpk.pth.tar --output vox.keras
+
+The output stores the config and all weights; it loads with
+``fomm_tf.load_checkpoint(None, "vox.keras")`` without torch or the original file.
+"""
+
+import os
+import sys
+import tempfile
+
+from absl import app, flags
+
+from fomm_tf.checkpoints import load_checkpoint
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("config", None, "Official-format YAML config of the checkpoint.")
+flags.DEFINE_string("checkpoint", None, "Official .pth.tar checkpoint to convert.")
+flags.DEFINE_string("output", None, "Path of the .keras file to write.")
+flags.DEFINE_enum(
+    "align_corners",
+    None,
+    ["true", "false"],
+    "Override the config's grid-sampling convention (default: the config's).",
+)
+
+
+def convert(config_path, checkpoint_path, output_path, align_corners=None):
+    """Import the checkpoint and write it atomically to ``output_path``."""
+    output_path = os.fspath(output_path)
+    if not output_path.endswith(".keras"):
+        raise ValueError(f"{output_path}: the output file must end in .keras")
+    directory = os.path.dirname(os.path.abspath(output_path))
+    if not os.path.isdir(directory):
+        raise ValueError(f"{output_path}: directory {directory} does not exist")
+    models = load_checkpoint(config_path, checkpoint_path, align_corners)
+    handle, temporary = tempfile.mkstemp(suffix=".keras", dir=directory)
+    os.close(handle)
+    try:
+        models.save(temporary)
+        os.replace(temporary, output_path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+    return output_path
+
+
+def main(argv):
+    del argv
+    align = None if FLAGS.align_corners is None else FLAGS.align_corners == "true"
+    try:
+        path = convert(FLAGS.config, FLAGS.checkpoint, FLAGS.output, align)
+    except (ValueError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    flags.mark_flags_as_required(["config", "checkpoint", "output"])
+    app.run(main)
