@@ -17,12 +17,25 @@ class CheckpointMismatchError(ValueError):
     """A state dict that does not fit the models built from the config."""
 
 
-def _oihw_to_hwio(array):
-    return np.transpose(array, (2, 3, 1, 0))
+class Transpose:
+    """Layout converter torch -> Keras (a transposition), invertible."""
+
+    def __init__(self, axes=None):
+        self.axes = axes
+
+    def __call__(self, array):
+        return array if self.axes is None else np.transpose(array, self.axes)
+
+    def inverse(self, array):
+        """Keras -> torch layout (e.g. to export weights or map gradients back)."""
+        return (
+            array if self.axes is None else np.transpose(array, np.argsort(self.axes))
+        )
 
 
-def _identity(array):
-    return array
+_oihw_to_hwio = Transpose((2, 3, 1, 0))  # conv (O, I, kh, kw) -> (kh, kw, I, O)
+_depthwise = Transpose((2, 3, 0, 1))  # (C, 1, k, k) -> (k, k, C, 1)
+_identity = Transpose()
 
 
 def _conv(prefix, layer, weight_name="weight"):
@@ -51,7 +64,7 @@ def _down(prefix, layer):
     """Anti-alias kernel: torch (C, 1, k, k) -> depthwise (k, k, C, 1)."""
     if layer is None:
         return {}
-    return {f"{prefix}.weight": (layer.kernel, lambda a: np.transpose(a, (2, 3, 0, 1)))}
+    return {f"{prefix}.weight": (layer.kernel, _depthwise)}
 
 
 def _hourglass(prefix, hourglass):
@@ -87,7 +100,9 @@ def generator_entries(generator):
     entries = {}
     if generator.dense_motion_network is not None:
         entries.update(
-            _dense_motion_entries("dense_motion_network", generator.dense_motion_network)
+            _dense_motion_entries(
+                "dense_motion_network", generator.dense_motion_network
+            )
         )
     entries.update(_conv_bn("first", generator.first))
     for i, block in enumerate(generator.down_blocks):
@@ -114,11 +129,13 @@ def _maybe_spectral_conv(prefix, layer, sn):
 def discriminator_entries(discriminator):
     """torch key -> (Keras variable, converter) for ``MultiScaleDiscriminator``."""
     entries = {}
-    for scale, disc in zip(discriminator.scales, discriminator.discs):
+    for scale, disc in zip(discriminator.scales, discriminator.discs, strict=True):
         prefix = f"discs.{scale_key(scale).replace('.', '-')}"
         for i, block in enumerate(disc.down_blocks):
             block_prefix = f"{prefix}.down_blocks.{i}"
-            entries.update(_maybe_spectral_conv(f"{block_prefix}.conv", block.conv, disc.sn))
+            entries.update(
+                _maybe_spectral_conv(f"{block_prefix}.conv", block.conv, disc.sn)
+            )
             if block.norm is not None:
                 entries[f"{block_prefix}.norm.weight"] = (block.norm.gamma, _identity)
                 entries[f"{block_prefix}.norm.bias"] = (block.norm.beta, _identity)
@@ -158,13 +175,28 @@ def mismatches(section, state_dict, entries):
     return problems
 
 
-def assign_state_dicts(models, state_dicts):
-    """Check every section first, then assign; raises ``CheckpointMismatchError``."""
-    sections = {
+def section_entries(models):
+    """{section: {torch key: (variable, Transpose)}} for ``FommModels``."""
+    return {
         "kp_detector": kp_detector_entries(models.kp_detector),
         "generator": generator_entries(models.generator),
         "discriminator": discriminator_entries(models.discriminator),
     }
+
+
+def export_state_dicts(models):
+    """The models' weights as official state dicts (torch layouts, numpy)."""
+    return {
+        section: {
+            key: convert.inverse(var.numpy()) for key, (var, convert) in entries.items()
+        }
+        for section, entries in section_entries(models).items()
+    }
+
+
+def assign_state_dicts(models, state_dicts):
+    """Check every section first, then assign; raises ``CheckpointMismatchError``."""
+    sections = section_entries(models)
     problems = []
     for section, entries in sections.items():
         if section in state_dicts:
@@ -176,4 +208,6 @@ def assign_state_dicts(models, state_dicts):
     for section, entries in sections.items():
         for key, (variable, convert) in entries.items():
             if section in state_dicts:
-                variable.assign(convert(np.asarray(state_dicts[section][key], np.float32)))
+                variable.assign(
+                    convert(np.asarray(state_dicts[section][key], np.float32))
+                )

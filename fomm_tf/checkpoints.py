@@ -1,4 +1,4 @@
-"""``load_checkpoint``: official ``.pth.tar`` files or our converted ``.keras`` files."""
+"""``load_checkpoint``: official ``.pth.tar`` or converted ``.keras`` files."""
 
 import os
 import zipfile
@@ -26,7 +26,9 @@ def _model_params_differences(expected, actual, prefix="model_params"):
         if isinstance(left, dict) and isinstance(right, dict):
             differences += _model_params_differences(left, right, f"{prefix}.{key}")
         elif left != right and key != "align_corners":
-            differences.append(f"{prefix}.{key} ({right!r} in file, {left!r} in config)")
+            differences.append(
+                f"{prefix}.{key} ({right!r} in file, {left!r} in config)"
+            )
     return differences
 
 

@@ -8,7 +8,9 @@ from fomm_tf.layers.up_block import UpBlock
 
 def hourglass_widths(block_expansion, max_features, num_blocks):
     """Widths min(max_features, block_expansion * 2^(i+1)) of block i."""
-    return [min(max_features, block_expansion * 2 ** (i + 1)) for i in range(num_blocks)]
+    return [
+        min(max_features, block_expansion * 2 ** (i + 1)) for i in range(num_blocks)
+    ]
 
 
 @keras.saving.register_keras_serializable(package="fomm_tf")

@@ -58,7 +58,9 @@ class SpectralNormConv2D(keras.layers.Layer):
         matrix = self.weight_matrix()
         u, v = tf.convert_to_tensor(self.u), tf.convert_to_tensor(self.v)
         if training:
-            v = _normalize(tf.linalg.matvec(tf.stop_gradient(matrix), u, transpose_a=True))
+            v = _normalize(
+                tf.linalg.matvec(tf.stop_gradient(matrix), u, transpose_a=True)
+            )
             u = _normalize(tf.linalg.matvec(tf.stop_gradient(matrix), v))
             self.u.assign(u)
             self.v.assign(v)

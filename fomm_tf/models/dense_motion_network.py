@@ -46,7 +46,9 @@ class DenseMotionNetwork(keras.layers.Layer):
             block_expansion, max_features, num_blocks, synchronized_bn, name="hourglass"
         )
         self.mask = conv(num_kp + 1, 7, name="mask")
-        self.occlusion = conv(1, 7, name="occlusion") if estimate_occlusion_map else None
+        self.occlusion = (
+            conv(1, 7, name="occlusion") if estimate_occlusion_map else None
+        )
         self.down = None
         if scale_factor != 1:
             self.down = AntiAliasDownsample(num_channels, scale_factor, name="down")
@@ -103,7 +105,12 @@ class DenseMotionNetwork(keras.layers.Layer):
         stacked = tf.concat([heatmap[..., None], deformed], axis=-1)
         features = tf.reshape(
             stacked,
-            (-1, spatial_size[0], spatial_size[1], (self.num_kp + 1) * (1 + self.num_channels)),
+            (
+                -1,
+                spatial_size[0],
+                spatial_size[1],
+                (self.num_kp + 1) * (1 + self.num_channels),
+            ),
         )
         prediction = self.hourglass(features, training=training)
         mask_logits = self.mask(prediction)

@@ -49,11 +49,15 @@ class MultiScaleDiscriminator(TracedBuildMixin, keras.Model):
             kp_variance=kp_variance,
         )
         self.discs = [
-            Discriminator(name=f"disc_{scale_key(s).replace('.', '-')}", **self.disc_kwargs)
+            Discriminator(
+                name=f"disc_{scale_key(s).replace('.', '-')}", **self.disc_kwargs
+            )
             for s in self.scales
         ]
         self.downs = [
-            AntiAliasDownsample(num_channels, s, name=f"down_{scale_key(s).replace('.', '-')}")
+            AntiAliasDownsample(
+                num_channels, s, name=f"down_{scale_key(s).replace('.', '-')}"
+            )
             for s in self.scales
         ]
 
@@ -65,14 +69,14 @@ class MultiScaleDiscriminator(TracedBuildMixin, keras.Model):
         """``{'prediction_<scale>': image at that scale}``."""
         return {
             f"prediction_{scale_key(s)}": down(images)
-            for s, down in zip(self.scales, self.downs)
+            for s, down in zip(self.scales, self.downs, strict=True)
         }
 
     def call(self, images, kp=None, training=None):
         if not isinstance(images, dict):
             images = self.pyramid(images)
         out = {}
-        for s, disc in zip(self.scales, self.discs):
+        for s, disc in zip(self.scales, self.discs, strict=True):
             key = scale_key(s)
             feature_maps, prediction = disc(
                 images[f"prediction_{key}"], kp=kp, training=training

@@ -68,7 +68,10 @@ class OcclusionAwareGenerator(TracedBuildMixin, keras.Model):
             )
         sync = synchronized_bn
         self.first = SameBlock(block_expansion, 7, sync, name="first")
-        width = [min(max_features, block_expansion * 2**i) for i in range(num_down_blocks + 1)]
+        width = [
+            min(max_features, block_expansion * 2**i)
+            for i in range(num_down_blocks + 1)
+        ]
         self.down_blocks = [
             DownBlock(width[i + 1], 3, sync, name=f"down_{i}")
             for i in range(num_down_blocks)
