@@ -54,9 +54,10 @@ def _batch_norm(prefix, layer):
     }
 
 
-def _conv_bn(prefix, block, conv="conv", norm="norm"):
-    entries = _conv(f"{prefix}.{conv}", getattr(block, conv))
-    entries.update(_batch_norm(f"{prefix}.{norm}", getattr(block, norm)))
+def _conv_bn(prefix, block, conv=("conv", "conv"), norm=("norm", "norm")):
+    """A conv and a BN; names are (torch attribute, Keras attribute) pairs."""
+    entries = _conv(f"{prefix}.{conv[0]}", getattr(block, conv[1]))
+    entries.update(_batch_norm(f"{prefix}.{norm[0]}", getattr(block, norm[1])))
     return entries
 
 
@@ -111,8 +112,8 @@ def generator_entries(generator):
         entries.update(_conv_bn(f"up_blocks.{i}", block))
     for i, block in enumerate(generator.bottleneck):
         prefix = f"bottleneck.r{i}"
-        entries.update(_conv_bn(prefix, block, "conv1", "norm1"))
-        entries.update(_conv_bn(prefix, block, "conv2", "norm2"))
+        entries.update(_conv_bn(prefix, block, ("conv1", "conv"), ("norm1", "norm")))
+        entries.update(_conv_bn(prefix, block, ("conv2", "conv2"), ("norm2", "norm2")))
     entries.update(_conv("final", generator.final))
     return entries
 

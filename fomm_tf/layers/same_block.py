@@ -2,29 +2,12 @@
 
 import keras
 
-from fomm_tf.layers.normalization import batch_norm, conv
+from fomm_tf.layers.conv_norm_block import ConvNormBlock
 
 
 @keras.saving.register_keras_serializable(package="fomm_tf")
-class SameBlock(keras.layers.Layer):
+class SameBlock(ConvNormBlock):
     """Resolution-preserving conv block: conv -> BN -> ReLU."""
 
-    def __init__(self, filters, kernel_size=3, synchronized_bn=False, **kwargs):
-        super().__init__(**kwargs)
-        self.filters = filters
-        self.kernel_size = kernel_size
-        self.synchronized_bn = synchronized_bn
-        self.conv = conv(filters, kernel_size, name="conv")
-        self.norm = batch_norm(synchronized_bn, name="norm")
-
     def call(self, x, training=None):
-        return keras.ops.relu(self.norm(self.conv(x), training=training))
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            filters=self.filters,
-            kernel_size=self.kernel_size,
-            synchronized_bn=self.synchronized_bn,
-        )
-        return config
+        return self.conv_norm_relu(x, training=training)
