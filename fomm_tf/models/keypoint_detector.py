@@ -48,6 +48,10 @@ class KeypointDetector(TracedBuildMixin, keras.Model):
         self.predictor = Hourglass(
             block_expansion, max_features, num_blocks, synchronized_bn, name="predictor"
         )
+        if pad not in (0, 3):
+            raise ValueError(
+                f"kp_detector_params.pad must be 0 or 3 (7x7 convs), got {pad}"
+            )
         padding = "valid" if pad == 0 else "same"
         self.kp = conv(num_kp, 7, padding=padding, name="kp")
         self.num_jacobian_maps = 1 if single_jacobian_map else num_kp
