@@ -14,7 +14,7 @@ def _resize_to(tensor, height, width):
     """Bilinear resize as torch ``F.interpolate(mode='bilinear')`` (half-pixel)."""
     if tensor.shape[1] == height and tensor.shape[2] == width:
         return tensor
-    return tf.image.resize(tensor, (height, width), method="bilinear")
+    return tf.cast(tf.image.resize(tensor, (height, width), "bilinear"), tensor.dtype)
 
 
 @keras.saving.register_keras_serializable(package="fomm_tf")

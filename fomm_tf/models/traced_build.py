@@ -30,9 +30,10 @@ class TracedBuildMixin:
 
 def dummy_keypoints(num_kp, with_jacobian):
     """Keypoints on the diagonal with identity jacobians, batch 1."""
-    value = keras.ops.stack([keras.ops.linspace(-0.5, 0.5, num_kp)] * 2, axis=-1)[
-        None
-    ]  # (1, K, 2)
+    value = keras.ops.stack(
+        [keras.ops.linspace(-0.5, 0.5, num_kp, dtype=keras.config.floatx())] * 2,
+        axis=-1,
+    )[None]  # (1, K, 2)
     kp = {"value": value}
     if with_jacobian:
         kp["jacobian"] = keras.ops.tile(keras.ops.eye(2)[None, None], (1, num_kp, 1, 1))
