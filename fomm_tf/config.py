@@ -26,7 +26,8 @@ with a one-line message naming the file and the dotted key.
 
 ``model_params.common_params.align_corners`` is the one option added to the
 official format. It selects the pixel-coordinate convention of every bilinear
-warp and resize (the ``grid_sample``/``interpolate`` calls of the official code):
+warp (the ``grid_sample`` calls of the official code; its bilinear
+``interpolate`` resizes are half-pixel on every torch version and stay so):
 
 * ``True`` (default): how the released checkpoints were trained. They were made
   with torch 1.0, whose ``grid_sample`` always behaved as ``align_corners=True``.
