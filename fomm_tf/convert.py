@@ -16,15 +16,29 @@ from absl import app, flags
 from fomm_tf.checkpoints import load_checkpoint
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("config", None, "Official-format YAML config of the checkpoint.")
-flags.DEFINE_string("checkpoint", None, "Official .pth.tar checkpoint to convert.")
-flags.DEFINE_string("output", None, "Path of the .keras file to write.")
-flags.DEFINE_enum(
-    "align_corners",
-    None,
-    ["true", "false"],
-    "Override the config's grid-sampling convention (default: the config's).",
-)
+
+
+def define_flags(flag_values=FLAGS):
+    """The command's flags, defined only when run as a command (no import clashes)."""
+    flags.DEFINE_string(
+        "config", None, "Official-format YAML config.", flag_values=flag_values
+    )
+    flags.DEFINE_string(
+        "checkpoint", None, "Official .pth.tar to convert.", flag_values=flag_values
+    )
+    flags.DEFINE_string(
+        "output", None, "Path of the .keras file to write.", flag_values=flag_values
+    )
+    flags.DEFINE_enum(
+        "align_corners",
+        None,
+        ["true", "false"],
+        "Override the config's grid-sampling convention (default: the config's).",
+        flag_values=flag_values,
+    )
+    flags.mark_flags_as_required(
+        ["config", "checkpoint", "output"], flag_values=flag_values
+    )
 
 
 def convert(config_path, checkpoint_path, output_path, align_corners=None):
@@ -60,5 +74,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    flags.mark_flags_as_required(["config", "checkpoint", "output"])
+    define_flags()
     app.run(main)

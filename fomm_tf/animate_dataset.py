@@ -1,0 +1,101 @@
+"""Animation evaluation (official ``run.py --mode animate``).
+
+    python -m fomm_tf.animate_dataset --config configs/vox-256.yaml \\
+        --checkpoint vox-cpk.pth.tar --dataset_root data/vox-png --result_dir log
+
+Pairs (driving video, source video) come from the ``pairs_list`` CSV (columns
+``distance, source, driving, frame``; rows whose videos are not in the test set
+are skipped, the first ``num_pairs`` kept; ``frame`` is unused, as in the
+official code) or, without a CSV, are drawn at random with the official
+``PairedDataset`` rule (seed 0). The first frame of the source video is driven
+by the driving video with the config's ``normalization_params``; writes
+``<result_dir>/animation/png/<driving>-<source>.png`` and the visualisation video.
+"""
+
+import sys
+
+from absl import app, flags
+
+from fomm_tf import animation, evaluation
+from fomm_tf.checkpoints import load_checkpoint
+
+FLAGS = flags.FLAGS
+
+
+def define_flags(flag_values=flags.FLAGS):
+    """Define the command's flags (only when run as a command, so that
+    importing this module never clashes with other modules' flags)."""
+    flags.DEFINE_string(
+        "config", None, "Model config YAML (official format).", flag_values=flag_values
+    )
+    flags.DEFINE_string(
+        "checkpoint",
+        None,
+        "Official .pth.tar or converted .keras file.",
+        flag_values=flag_values,
+    )
+    flags.DEFINE_string(
+        "dataset_root",
+        None,
+        "Dataset folder holding test/; default the config's root_dir.",
+        flag_values=flag_values,
+    )
+    flags.DEFINE_string(
+        "pairs_list",
+        None,
+        "CSV of pairs; default the config's dataset_params.pairs_list; 'random' "
+        "draws random pairs.",
+        flag_values=flag_values,
+    )
+    flags.DEFINE_string(
+        "result_dir",
+        "log",
+        "Output folder (the official --log_dir).",
+        flag_values=flag_values,
+    )
+    flags.DEFINE_integer(
+        "num_pairs",
+        None,
+        "At most this many pairs; default animate_params.num_pairs.",
+        lower_bound=1,
+        flag_values=flag_values,
+    )
+    flags.DEFINE_integer(
+        "batch_size",
+        4,
+        "Frames per inference batch.",
+        lower_bound=1,
+        flag_values=flag_values,
+    )
+    flags.mark_flag_as_required("checkpoint", flag_values=flag_values)
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    try:
+        models = load_checkpoint(FLAGS.config, FLAGS.checkpoint)
+        dataset = models.config.dataset_params
+        root = FLAGS.dataset_root or dataset.root_dir
+        if root is None:
+            raise ValueError("--dataset_root is required (the config has no root_dir)")
+        pairs_list = FLAGS.pairs_list or dataset.pairs_list
+        if pairs_list == "random":
+            pairs_list = None
+        results = evaluation.animate_dataset(
+            animation.KerasAnimator(models),
+            models.config,
+            root,
+            FLAGS.result_dir,
+            pairs_list,
+            FLAGS.num_pairs,
+            FLAGS.batch_size,
+        )
+    except (ValueError, OSError) as error:
+        sys.exit(f"error: {animation.one_line(error)}")
+    evaluation.print_results(results, "Animation (L1 to driving)")
+
+
+if __name__ == "__main__":
+    define_flags()
+    app.run(main)

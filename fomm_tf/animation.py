@@ -1,0 +1,381 @@
+"""Animate a source image with a driving video (the official ``demo.py``), streaming.
+
+The loop is backend-agnostic: anything with the :class:`Animator` methods (the
+Keras graphs of :class:`KerasAnimator` here, or a LiteRT runner) can drive it.
+Keypoint normalisation stays in the loop (``fomm_tf.normalize_kp``).
+
+Best frame. The official demo ranks driving frames by face-alignment landmarks,
+a network downloaded at run time. Here the pose is the model's own keypoints,
+normalised as the official ``find_best_frame`` normalises landmarks: centred on
+their mean and divided by the square root of their convex hull area; the best
+frame minimises the summed squared difference to the source's pose. No download,
+and it works for any object category the model was trained on.
+"""
+
+import dataclasses
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import tensorflow as tf
+
+from fomm_tf import geometry, video_io
+from fomm_tf.geometry import normalize_kp
+from fomm_tf.visualization import draw_keypoints
+
+ASSETS_DIR = Path(__file__).resolve().parent / "assets"
+DEFAULT_CONFIG = ASSETS_DIR / "synthetic-64.yaml"
+DEFAULT_CHECKPOINT = ASSETS_DIR / "synthetic-64.keras"
+SAMPLE_SOURCE = ASSETS_DIR / "source.png"
+SAMPLE_DRIVING = ASSETS_DIR / "driving.mp4"
+
+
+class Animator(Protocol):
+    """An inference backend. Arrays are numpy float32, images NHWC in [0, 1]."""
+
+    frame_shape: tuple[int, int, int]  # (H, W, C) the networks take
+
+    def keypoints(self, frames):
+        """(B, H, W, C) -> {'value': (B, K, 2)[, 'jacobian': (B, K, 2, 2)]}."""
+
+    def generate(self, source, kp_source, kp_driving):
+        """Source (1, H, W, C), its keypoints (batch 1) and B driving keypoints
+        (already normalised) -> predictions (B, H, W, C)."""
+
+
+class KerasAnimator:
+    """:class:`Animator` over ``FommModels``, as ``tf.function`` graphs with fixed
+    input signatures (batch size free, so one trace serves every chunk)."""
+
+    def __init__(self, models):
+        self.models = models
+        common = models.config.model_params.common_params
+        self.frame_shape = tuple(models.config.dataset_params.frame_shape)
+        frames = tf.TensorSpec((None, *self.frame_shape), tf.float32)
+        kp = {"value": tf.TensorSpec((None, common.num_kp, 2), tf.float32)}
+        if common.estimate_jacobian:
+            kp["jacobian"] = tf.TensorSpec((None, common.num_kp, 2, 2), tf.float32)
+        self._keypoints = tf.function(self._detect, input_signature=[frames])
+        self._outputs = tf.function(self._forward, input_signature=[frames, kp, kp])
+
+    def _detect(self, frames):
+        return self.models.kp_detector(frames, training=False)
+
+    def _forward(self, source, kp_source, kp_driving):
+        """Generator outputs for B driving keypoints; source (batch 1) is tiled."""
+        batch = tf.shape(kp_driving["value"])[0]
+        tiled_source = tf.repeat(source, batch, axis=0)
+        tiled_kp = {
+            key: tf.repeat(value, batch, axis=0) for key, value in kp_source.items()
+        }
+        out = self.models.generator(
+            tiled_source, kp_source=tiled_kp, kp_driving=kp_driving, training=False
+        )
+        out.pop("sparse_deformed", None)  # large; the evaluation modes drop it too
+        return out
+
+    def keypoints(self, frames):
+        return _numpy(self._keypoints(np.asarray(frames, np.float32)))
+
+    def generate_outputs(self, source, kp_source, kp_driving):
+        """All generator outputs but ``sparse_deformed``, as numpy arrays."""
+        return _numpy(
+            self._outputs(np.asarray(source, np.float32), kp_source, kp_driving)
+        )
+
+    def generate(self, source, kp_source, kp_driving):
+        return self.generate_outputs(source, kp_source, kp_driving)["prediction"]
+
+
+def _numpy(tensors):
+    return {key: np.asarray(value) for key, value in tensors.items()}
+
+
+def demo_normalization(relative, adapt_scale):
+    """``normalize_kp`` keywords of the official demo: the jacobian follows
+    ``relative``."""
+    return dict(
+        use_relative_movement=relative,
+        use_relative_jacobian=relative,
+        adapt_movement_scale=adapt_scale,
+    )
+
+
+def normalized_keypoints(kp_source, kp_driving, kp_driving_initial, normalization):
+    """``fomm_tf.normalize_kp`` on numpy keypoints; ``normalization`` holds its
+    keywords (``demo_normalization`` or a config's ``normalization_params``)."""
+    kp_norm = normalize_kp(
+        _tensors(kp_source),
+        _tensors(kp_driving),
+        _tensors(kp_driving_initial),
+        **normalization,
+    )
+    return _numpy(kp_norm)
+
+
+def _tensors(kp):
+    return {key: tf.constant(value, tf.float32) for key, value in kp.items()}
+
+
+def _select(kp, index):
+    """Keypoints of batch element ``index``, keeping a batch axis of 1."""
+    return {key: value[index : index + 1] for key, value in kp.items()}
+
+
+def normalized_pose(kp_values):
+    """(B, K, 2) keypoints centred and divided by sqrt(convex hull area), as the
+    official ``find_best_frame`` normalises face landmarks."""
+    centred = kp_values - kp_values.mean(axis=1, keepdims=True)
+    area = geometry.convex_hull_area(tf.constant(kp_values, tf.float32)).numpy()
+    return centred / np.sqrt(np.maximum(area, 1e-12))[:, None, None]
+
+
+@dataclasses.dataclass(frozen=True)
+class AnimationOptions:
+    """How to animate (flags of ``python -m fomm_tf.animate``)."""
+
+    relative: bool = True
+    adapt_scale: bool = True
+    find_best_frame: bool = False
+    best_frame: int | None = None
+    batch_size: int = 4
+    center_crop: bool = False
+    side_by_side: bool = False
+    audio: bool = False
+    fps: float | None = None
+
+
+class Progress:
+    """A one-line stderr progress bar: frames done / total and frames per second."""
+
+    def __init__(self, total, label, stream=None, enabled=True):
+        self.total, self.label, self.done = total, label, 0
+        self.stream = stream or sys.stderr
+        self.enabled = enabled
+        self.start = time.monotonic()
+
+    def update(self, count):
+        self.done += count
+        if not self.enabled:
+            return
+        rate = self.done / max(time.monotonic() - self.start, 1e-9)
+        self.stream.write(
+            f"\r{self.label}: {self.done}/{self.total} frames, {rate:.1f} frames/s"
+        )
+        if self.done >= self.total:
+            self.stream.write("\n")
+        self.stream.flush()
+
+
+def prepared_chunks(chunks, frame_shape, center_crop=False):
+    """Chunks of raw frames as stacked fitted float32 arrays (B, H, W, C)."""
+    for chunk in chunks:
+        yield np.stack([video_io.fit_frame(f, frame_shape, center_crop) for f in chunk])
+
+
+def best_frame_index(animator, source, driving_chunks, kp_source=None):
+    """Index and keypoints (batch 1) of the driving frame whose normalised
+    keypoints are closest to the source's (see module doc).
+
+    ``driving_chunks`` yields (B, H, W, C) float arrays already fitted.
+    """
+    if kp_source is None:
+        kp_source = animator.keypoints(source)
+    source_pose = normalized_pose(kp_source["value"])
+    best = (np.inf, -1, None)
+    offset = 0
+    for frames in driving_chunks:
+        kp = animator.keypoints(frames)
+        distances = ((normalized_pose(kp["value"]) - source_pose) ** 2).sum(axis=(1, 2))
+        index = int(np.argmin(distances))
+        if distances[index] < best[0]:
+            best = (distances[index], offset + index, _select(kp, index))
+        offset += len(frames)
+    if best[1] < 0:
+        raise ValueError("driving video has no frames")
+    return best[1], best[2]
+
+
+def driving_keypoints(animator, kp_source, driving_chunks, normalization,
+                      kp_driving_initial=None):  # fmt: skip
+    """Yields ``(frames, kp_driving, kp_norm)`` per chunk of fitted driving frames
+    (B, H, W, C). The initial driving keypoints default to the first frame's
+    (official demo)."""
+    for frames in driving_chunks:
+        kp_driving = animator.keypoints(frames)
+        if kp_driving_initial is None:
+            kp_driving_initial = _select(kp_driving, 0)
+        kp_norm = normalized_keypoints(
+            kp_source, kp_driving, kp_driving_initial, normalization
+        )
+        yield frames, kp_driving, kp_norm
+
+
+def animate_chunks(
+    animator,
+    source,
+    driving_chunks,
+    kp_driving_initial=None,
+    relative=True,
+    adapt_scale=True,
+    kp_source=None,
+):
+    """Yields ``(frames, kp_driving, kp_norm, predictions)`` per driving chunk.
+
+    ``source`` is (1, H, W, C); chunks are (B, H, W, C) fitted frames. The
+    source keypoints are computed once.
+    """
+    if kp_source is None:
+        kp_source = animator.keypoints(source)
+    normalization = demo_normalization(relative, adapt_scale)
+    for frames, kp_driving, kp_norm in driving_keypoints(
+        animator, kp_source, driving_chunks, normalization, kp_driving_initial
+    ):
+        yield frames, kp_driving, kp_norm, animator.generate(source, kp_source, kp_norm)
+
+
+def animate(
+    animator,
+    source,
+    driving,
+    relative=True,
+    adapt_scale=True,
+    initial_frame=0,
+    batch_size=4,
+):
+    """In-memory animation: fitted source (H, W, C) and driving frames (N, H, W, C)
+    -> predictions (N, H, W, C), normalised against driving frame
+    ``initial_frame`` (0, or the best frame of the official demo)."""
+    source = np.asarray(source, np.float32)[None]
+    driving = np.asarray(driving, np.float32)
+    initial = None  # frame 0: taken from the first chunk, as animate_video does
+    if initial_frame:
+        initial = animator.keypoints(driving[initial_frame : initial_frame + 1])
+    chunks = (driving[i : i + batch_size] for i in range(0, len(driving), batch_size))
+    steps = animate_chunks(animator, source, chunks, initial, relative, adapt_scale)
+    return np.concatenate([predictions for *_, predictions in steps])
+
+
+def side_by_side(source, frames, predictions, kp_source, kp_driving, kp_size=None):
+    """(B, H, 3W, C) panels: source with its keypoints | driving with its
+    keypoints | result."""
+    kp_size = kp_size or max(1, source.shape[1] // 64)
+    source_panel = draw_keypoints(source[0], kp_source["value"][0], kp_size)
+    rows = []
+    for frame, values, prediction in zip(
+        frames, kp_driving["value"], predictions, strict=True
+    ):
+        driving_panel = draw_keypoints(frame, values, kp_size)
+        rows.append(np.concatenate([source_panel, driving_panel, prediction], axis=1))
+    return np.stack(rows)
+
+
+@dataclasses.dataclass(frozen=True)
+class AnimationResult:
+    """What :func:`animate_video` wrote."""
+
+    path: str
+    frame_count: int
+    fps: float
+    initial_frame: int
+
+
+def _initial_keypoints(animator, source, kp_source, driving_path, info, options):
+    """Index and keypoints of the frame the relative motion is measured from."""
+    frame_shape = animator.frame_shape
+    if options.best_frame is not None:
+        if not 0 <= options.best_frame < info.frame_count:
+            raise ValueError(
+                f"--best_frame {options.best_frame}: the driving video has frames "
+                f"0..{info.frame_count - 1}"
+            )
+        frame = video_io.read_frame(driving_path, options.best_frame)
+        fitted = video_io.fit_frame(frame, frame_shape, options.center_crop)
+        return options.best_frame, animator.keypoints(fitted[None])
+    if options.find_best_frame:
+        chunks = prepared_chunks(
+            video_io.iter_video_frames(driving_path, options.batch_size),
+            frame_shape,
+            options.center_crop,
+        )
+        return best_frame_index(animator, source, chunks, kp_source)
+    return 0, None
+
+
+def check_inputs(source_path, driving_path, result_path, options=AnimationOptions()):
+    """The source image and the driving VideoInfo; raises ValueError (MediaError)
+    naming the first problem. Cheap, so a CLI can call it before loading a model."""
+    if options.batch_size < 1:
+        raise ValueError(f"--batch_size must be positive, got {options.batch_size}")
+    video_io.check_writable(result_path)
+    source_image = video_io.read_image(source_path)
+    return source_image, video_io.video_info(driving_path, options.fps)
+
+
+def animate_video(
+    animator,
+    source_path,
+    driving_path,
+    result_path,
+    options=AnimationOptions(),
+    show_progress=True,
+):
+    """Animate an image file with a video file (or frame folder) into
+    ``result_path`` (a video file, or a folder of PNG frames when it has no
+    video suffix), streaming in chunks of ``options.batch_size`` frames.
+
+    With ``find_best_frame`` / ``best_frame`` the motion is taken relative to
+    that frame, which is what the official demo's forward + backward passes
+    from it compute. The result keeps the driving frame rate and count.
+    """
+    source_image, info = check_inputs(source_path, driving_path, result_path, options)
+    source = video_io.fit_frame(source_image, animator.frame_shape, options.center_crop)
+    source = source[None]
+    kp_source = animator.keypoints(source)
+    initial_frame, kp_initial = _initial_keypoints(
+        animator, source, kp_source, driving_path, info, options
+    )
+    chunks = prepared_chunks(
+        video_io.iter_video_frames(driving_path, options.batch_size),
+        animator.frame_shape,
+        options.center_crop,
+    )
+    progress = Progress(
+        info.frame_count, os.path.basename(result_path), enabled=show_progress
+    )
+    audio_from = driving_path if options.audio else None
+    with video_io.VideoWriter(result_path, info.fps, audio_from=audio_from) as writer:
+        for frames, kp_driving, _, predictions in animate_chunks(
+            animator,
+            source,
+            chunks,
+            kp_initial,
+            options.relative,
+            options.adapt_scale,
+            kp_source,
+        ):
+            if options.side_by_side:
+                predictions = side_by_side(
+                    source, frames, predictions, kp_source, kp_driving
+                )
+            writer.write(predictions)
+            progress.update(len(frames))
+        if writer.frame_count < info.frame_count:
+            raise video_io.MediaError(
+                f"{driving_path}: decoding stopped after {writer.frame_count} of "
+                f"{info.frame_count} frames"
+            )
+    return AnimationResult(
+        os.fspath(result_path), writer.frame_count, info.fps, initial_frame
+    )
+
+
+def one_line(error):
+    """An exception as a single line for the CLI."""
+    text = str(error).strip() or type(error).__name__
+    if isinstance(error, OSError) and error.filename and error.strerror:
+        text = f"{error.filename}: {error.strerror}"
+    return " ".join(text.split())

@@ -1,0 +1,234 @@
+"""Dataset evaluation of the official ``run.py``: reconstruction and animation modes.
+
+Test videos are the entries of ``<dataset_root>/test``: folders of frames,
+video files (.mp4, .gif, ...) or png/jpg strips of square frames side by side,
+as the official ``FramesDataset`` reads them; frames are resized to the
+config's frame shape when they differ. Each evaluated pair writes, like the
+official code, a png strip of the predictions to ``<result_dir>/<mode>/png/`` and
+the visualisation grid video to ``<result_dir>/<mode>/<name><format>``.
+"""
+
+import csv
+import dataclasses
+import json
+import os
+
+import cv2
+import numpy as np
+
+from fomm_tf import animation, video_io
+from fomm_tf.visualization import Visualizer
+
+
+@dataclasses.dataclass(frozen=True)
+class VideoResult:
+    """Per-frame L1 (mean |prediction - driving| in [0, 1] units) of one pair."""
+
+    name: str
+    frame_l1: tuple[float, ...]
+
+    @property
+    def l1(self):
+        return float(np.mean(self.frame_l1))
+
+
+def list_test_videos(dataset_root):
+    """The test videos of a dataset, sorted (``<dataset_root>/test/*``)."""
+    folder = os.path.join(os.fspath(dataset_root), "test")
+    if not os.path.isdir(folder):
+        raise video_io.MediaError(f"{folder}: no such test directory")
+    suffixes = video_io.VIDEO_SUFFIXES + video_io.IMAGE_SUFFIXES
+    names = sorted(
+        name
+        for name in os.listdir(folder)
+        if not name.startswith(".")
+        and (
+            os.path.isdir(os.path.join(folder, name)) or name.lower().endswith(suffixes)
+        )
+    )
+    if not names:
+        raise video_io.MediaError(f"{folder}: holds no test videos")
+    return [os.path.join(folder, name) for name in names]
+
+
+def video_name(path):
+    """Official naming: the entry name without its extension."""
+    return os.path.splitext(os.path.basename(os.fspath(path).rstrip(os.sep)))[0]
+
+
+def first_frame(path, frame_shape):
+    """Frame 0 of a test video, fitted: (1, H, W, C)."""
+    frame = next(iter(video_io.iter_frames(path)), None)
+    if frame is None:
+        raise video_io.MediaError(f"{path}: video has no frames")
+    return video_io.fit_frame(frame, frame_shape)[None]
+
+
+def _video_fps(path):
+    if os.path.isdir(path) or path.lower().endswith(video_io.IMAGE_SUFFIXES):
+        return video_io.DEFAULT_FOLDER_FPS
+    return video_io.video_info(path).fps
+
+
+def _write_strip(path, predictions):
+    strip = np.concatenate(predictions, axis=1)  # frames side by side
+    if not cv2.imwrite(path, cv2.cvtColor(strip, cv2.COLOR_RGB2BGR)):
+        raise video_io.MediaError(f"{path}: writing failed")
+
+
+def evaluate_pair(animator, visualizer, source, driving_path, normalization,
+                  out_dir, name, video_format=".mp4", batch_size=4):  # fmt: skip
+    """Drive ``source`` (1, H, W, C) with a test video; writes the png strip and
+    the visualisation video; returns the VideoResult.
+
+    Reconstruction passes the video's own first frame and no normalisation
+    (absolute driving keypoints); the animation mode the config's
+    ``normalization_params``, with ``kp_norm`` drawn on the prediction.
+    """
+    kp_source = animator.keypoints(source)
+    chunks = animation.prepared_chunks(
+        video_io.iter_video_frames(driving_path, batch_size), animator.frame_shape
+    )
+    predictions, frame_l1 = [], []
+    vis_path = os.path.join(out_dir, name + video_format)
+    with video_io.VideoWriter(vis_path, _video_fps(driving_path)) as vis_writer:
+        steps = animation.driving_keypoints(animator, kp_source, chunks, normalization)
+        for frames, kp_driving, kp_norm in steps:
+            out = animator.generate_outputs(source, kp_source, kp_norm)
+            frame_l1 += np.abs(out["prediction"] - frames).mean(axis=(1, 2, 3)).tolist()
+            predictions += list(video_io.to_uint8(out["prediction"]))
+            if any(normalization.values()):
+                out["kp_norm"] = kp_norm
+            for index in range(len(frames)):
+                single = {key: value[index : index + 1] for key, value in out.items()}
+                driving_kp = kp_driving["value"][index : index + 1]
+                vis_writer.write(visualizer.visualize(
+                    source, frames[index : index + 1], single,
+                    kp_source["value"], driving_kp,
+                ))  # fmt: skip
+    _write_strip(os.path.join(out_dir, "png", name + ".png"), predictions)
+    return VideoResult(name, tuple(frame_l1))
+
+
+def make_output_dirs(log_dir, mode):
+    out_dir = os.path.join(os.fspath(log_dir), mode)
+    os.makedirs(os.path.join(out_dir, "png"), exist_ok=True)
+    return out_dir
+
+
+def write_metrics(out_dir, results):
+    """``metrics.json``: per-video L1 and the frame-weighted mean (official)."""
+    summary = {
+        "mean_l1": mean_l1(results),
+        "videos": {result.name: result.l1 for result in results},
+    }
+    path = os.path.join(out_dir, "metrics.json")
+    with open(path, "w") as handle:
+        json.dump(summary, handle, indent=2)
+    return path
+
+
+def mean_l1(results):
+    """Mean over all frames of all videos, as the official ``np.mean(loss_list)``."""
+    return float(np.mean([value for result in results for value in result.frame_l1]))
+
+
+def visualizer_for(config):
+    return Visualizer.from_config(config.visualizer_params)
+
+
+def print_results(results, label):
+    for result in results:
+        print(f"{result.name}\t{result.l1:.6f}")
+    print(f"{label}: mean L1 {mean_l1(results):.6f} over {len(results)} videos")
+
+
+NO_NORMALIZATION = animation.demo_normalization(relative=False, adapt_scale=False)
+
+
+def reconstruct_dataset(animator, config, dataset_root, log_dir, num_videos=None,
+                        batch_size=4):  # fmt: skip
+    """Reconstruct the first ``num_videos`` test videos; returns VideoResults.
+
+    The official loop runs ``num_videos + 1`` videos (``if it > num_videos:
+    break``); here exactly ``num_videos``.
+    """
+    params = config.reconstruction_params
+    videos = list_test_videos(dataset_root)[: num_videos or params.num_videos]
+    out_dir = make_output_dirs(log_dir, "reconstruction")
+    visualizer = visualizer_for(config)
+    results = []
+    for path in videos:
+        source = first_frame(path, animator.frame_shape)
+        results.append(evaluate_pair(
+            animator, visualizer, source, path, NO_NORMALIZATION, out_dir,
+            video_name(path), params.format, batch_size,
+        ))  # fmt: skip
+    write_metrics(out_dir, results)
+    return results
+
+
+PAIRS_SEED = 0  # official PairedDataset(seed=0)
+
+
+def random_pairs(video_count, num_pairs, seed=PAIRS_SEED):
+    """(driving, source) index pairs as the official ``PairedDataset`` draws them
+    without a pairs list: from the first min(num_pairs, count) videos' grid."""
+    np.random.seed(seed)
+    max_index = min(num_pairs, video_count)
+    grid = np.mgrid[:max_index, :max_index].reshape(2, -1).T
+    count = min(grid.shape[0], num_pairs)
+    chosen = grid.take(np.random.choice(grid.shape[0], count, replace=False), axis=0)
+    return [tuple(int(i) for i in pair) for pair in chosen]
+
+
+def csv_pairs(pairs_list, names, num_pairs):
+    """(driving, source) index pairs from a pairs CSV, rows of unknown videos
+    skipped. A name matches a test entry with or without its extension."""
+    index = {}
+    for position, name in enumerate(names):
+        index[name] = index[os.path.splitext(name)[0]] = position
+    try:
+        with open(pairs_list, newline="") as handle:
+            rows = list(csv.DictReader(handle))
+    except (OSError, UnicodeDecodeError) as error:
+        raise ValueError(f"{pairs_list}: unreadable pairs list ({error})") from None
+    if rows and not {"source", "driving"} <= set(rows[0]):
+        raise ValueError(f"{pairs_list}: needs columns 'source' and 'driving'")
+    pairs = [
+        (index[row["driving"]], index[row["source"]])
+        for row in rows
+        if row["driving"] in index and row["source"] in index
+    ]
+    return pairs[:num_pairs]
+
+
+def animate_dataset(animator, config, dataset_root, log_dir, pairs_list=None,
+                    num_pairs=None, batch_size=4):  # fmt: skip
+    """Run the animation mode; returns a VideoResult per pair (L1 against the
+    driving frames, informative only: source and driving differ)."""
+    params = config.animate_params
+    videos = list_test_videos(dataset_root)
+    names = [os.path.basename(path) for path in videos]
+    num_pairs = num_pairs or params.num_pairs
+    if pairs_list:
+        pairs = csv_pairs(pairs_list, names, num_pairs)
+    else:
+        pairs = random_pairs(len(videos), num_pairs)
+    out_dir = make_output_dirs(log_dir, "animation")
+    visualizer = visualizer_for(config)
+    normalization = dict(
+        use_relative_movement=params.normalization_params.use_relative_movement,
+        use_relative_jacobian=params.normalization_params.use_relative_jacobian,
+        adapt_movement_scale=params.normalization_params.adapt_movement_scale,
+    )
+    results = []
+    for driving, source in pairs:
+        name = "-".join(video_name(videos[i]) for i in (driving, source))
+        source_frame = first_frame(videos[source], animator.frame_shape)
+        results.append(evaluate_pair(
+            animator, visualizer, source_frame, videos[driving], normalization,
+            out_dir, name, params.format, batch_size,
+        ))  # fmt: skip
+    write_metrics(out_dir, results)
+    return results
