@@ -18,6 +18,7 @@ from absl import app, flags
 
 from fomm_tf import animation, evaluation
 from fomm_tf.checkpoints import load_checkpoint
+from fomm_tf.dataset_flags import define_dataset_flags
 
 FLAGS = flags.FLAGS
 
@@ -25,32 +26,12 @@ FLAGS = flags.FLAGS
 def define_flags(flag_values=flags.FLAGS):
     """Define the command's flags (only when run as a command, so that
     importing this module never clashes with other modules' flags)."""
-    flags.DEFINE_string(
-        "config", None, "Model config YAML (official format).", flag_values=flag_values
-    )
-    flags.DEFINE_string(
-        "checkpoint",
-        None,
-        "Official .pth.tar or converted .keras file.",
-        flag_values=flag_values,
-    )
-    flags.DEFINE_string(
-        "dataset_root",
-        None,
-        "Dataset folder holding test/; default the config's root_dir.",
-        flag_values=flag_values,
-    )
+    define_dataset_flags(flag_values)
     flags.DEFINE_string(
         "pairs_list",
         None,
         "CSV of pairs; default the config's dataset_params.pairs_list; 'random' "
         "draws random pairs.",
-        flag_values=flag_values,
-    )
-    flags.DEFINE_string(
-        "result_dir",
-        "log",
-        "Output folder (the official --log_dir).",
         flag_values=flag_values,
     )
     flags.DEFINE_integer(
@@ -60,14 +41,6 @@ def define_flags(flag_values=flags.FLAGS):
         lower_bound=1,
         flag_values=flag_values,
     )
-    flags.DEFINE_integer(
-        "batch_size",
-        4,
-        "Frames per inference batch.",
-        lower_bound=1,
-        flag_values=flag_values,
-    )
-    flags.mark_flag_as_required("checkpoint", flag_values=flag_values)
 
 
 def main(argv):
