@@ -8,15 +8,16 @@ official code, a png strip of the predictions to ``<result_dir>/<mode>/png/`` an
 the visualisation grid video to ``<result_dir>/<mode>/<name><format>``.
 """
 
-import csv
 import dataclasses
 import json
 import os
+from pathlib import Path
 
 import cv2
 import numpy as np
 
 from fomm_tf import animation, video_io
+from fomm_tf.data.pairs import animation_pairs
 from fomm_tf.visualization import Visualizer
 
 
@@ -168,53 +169,14 @@ def reconstruct_dataset(animator, config, dataset_root, log_dir, num_videos=None
     return results
 
 
-PAIRS_SEED = 0  # official PairedDataset(seed=0)
-
-
-def random_pairs(video_count, num_pairs, seed=PAIRS_SEED):
-    """(driving, source) index pairs as the official ``PairedDataset`` draws them
-    without a pairs list: from the first min(num_pairs, count) videos' grid."""
-    np.random.seed(seed)
-    max_index = min(num_pairs, video_count)
-    grid = np.mgrid[:max_index, :max_index].reshape(2, -1).T
-    count = min(grid.shape[0], num_pairs)
-    chosen = grid.take(np.random.choice(grid.shape[0], count, replace=False), axis=0)
-    return [tuple(int(i) for i in pair) for pair in chosen]
-
-
-def csv_pairs(pairs_list, names, num_pairs):
-    """(driving, source) index pairs from a pairs CSV, rows of unknown videos
-    skipped. A name matches a test entry with or without its extension."""
-    index = {}
-    for position, name in enumerate(names):
-        index[name] = index[os.path.splitext(name)[0]] = position
-    try:
-        with open(pairs_list, newline="") as handle:
-            rows = list(csv.DictReader(handle))
-    except (OSError, UnicodeDecodeError) as error:
-        raise ValueError(f"{pairs_list}: unreadable pairs list ({error})") from None
-    if rows and not {"source", "driving"} <= set(rows[0]):
-        raise ValueError(f"{pairs_list}: needs columns 'source' and 'driving'")
-    pairs = [
-        (index[row["driving"]], index[row["source"]])
-        for row in rows
-        if row["driving"] in index and row["source"] in index
-    ]
-    return pairs[:num_pairs]
-
-
 def animate_dataset(animator, config, dataset_root, log_dir, pairs_list=None,
                     num_pairs=None, batch_size=4):  # fmt: skip
     """Run the animation mode; returns a VideoResult per pair (L1 against the
     driving frames, informative only: source and driving differ)."""
     params = config.animate_params
     videos = list_test_videos(dataset_root)
-    names = [os.path.basename(path) for path in videos]
     num_pairs = num_pairs or params.num_pairs
-    if pairs_list:
-        pairs = csv_pairs(pairs_list, names, num_pairs)
-    else:
-        pairs = random_pairs(len(videos), num_pairs)
+    pairs = animation_pairs([Path(v) for v in videos], num_pairs, pairs_list or None)
     out_dir = make_output_dirs(log_dir, "animation")
     visualizer = visualizer_for(config)
     normalization = dict(
@@ -224,10 +186,10 @@ def animate_dataset(animator, config, dataset_root, log_dir, pairs_list=None,
     )
     results = []
     for driving, source in pairs:
-        name = "-".join(video_name(videos[i]) for i in (driving, source))
-        source_frame = first_frame(videos[source], animator.frame_shape)
+        name = "-".join(video_name(os.fspath(path)) for path in (driving, source))
+        source_frame = first_frame(os.fspath(source), animator.frame_shape)
         results.append(evaluate_pair(
-            animator, visualizer, source_frame, videos[driving], normalization,
+            animator, visualizer, source_frame, os.fspath(driving), normalization,
             out_dir, name, params.format, batch_size,
         ))  # fmt: skip
     write_metrics(out_dir, results)

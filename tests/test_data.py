@@ -410,7 +410,7 @@ def test_video_dataset_yields_whole_test_videos_and_skips_bad_ones(tmp_path, cap
 
 
 def test_animation_pairs_random_and_from_csv(tmp_path):
-    videos = [tmp_path / f"v{i}" for i in range(6)]
+    videos = [tmp_path / f"v{i}" for i in range(5)] + [tmp_path / "v5.mp4"]
     pairs = data.animation_pairs(videos, number_of_pairs=4, seed=0)
     assert len(pairs) == len(set(pairs)) == 4
     assert all(d in videos[:4] and s in videos[:4] for d, s in pairs)
@@ -421,3 +421,4 @@ def test_animation_pairs_random_and_from_csv(tmp_path):
     )
     listed = data.animation_pairs(videos, 10, pairs_list=csv_path)
     assert listed == [(videos[2], videos[1]), (videos[0], videos[5])]
+    assert data.animation_pairs(videos, 1, pairs_list=csv_path) == listed[:1]

@@ -93,21 +93,6 @@ def test_reconstruction_l1_and_outputs(tiny, dataset, tmp_path):
     assert metrics["videos"]["b_video"] == pytest.approx(np.mean(results[1].frame_l1))
 
 
-def test_pairs_from_csv_and_random():
-    names = ["x.mp4", "y.mp4", "z"]
-    rows = "distance,source,driving,frame\n0,x.mp4,y.mp4,0\n1,q.mp4,x.mp4,0\n2,z,x,3\n"
-    path = os.path.join(os.environ.get("TMPDIR", "/tmp"), "fomm_pairs_test.csv")
-    with open(path, "w") as handle:
-        handle.write(rows)
-    assert evaluation.csv_pairs(path, names, 10) == [(1, 0), (0, 2)]
-    assert evaluation.csv_pairs(path, names, 1) == [(1, 0)]
-    os.remove(path)
-    pairs = evaluation.random_pairs(5, 3)
-    assert len(pairs) == 3 and len(set(pairs)) == 3
-    assert all(0 <= i < 3 and 0 <= j < 3 for i, j in pairs)
-    assert pairs == evaluation.random_pairs(5, 3)  # seeded like the official
-
-
 def test_animation_mode_uses_normalization(tiny, dataset, tmp_path):
     _, _, animator = tiny
     pairs = tmp_path / "pairs.csv"

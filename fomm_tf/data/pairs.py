@@ -37,13 +37,15 @@ def animation_pairs(
 def _listed_pairs(
     videos: list[Path], number_of_pairs: int, pairs_list: Path
 ) -> list[tuple[Path, Path]]:
-    """Pairs named in a CSV with ``source`` and ``driving`` columns."""
-    by_name = {video.name: video for video in videos}
+    """Pairs named in a CSV with ``source`` and ``driving`` columns; a name
+    matches a video with or without its extension."""
+    by_name = {video.stem: video for video in videos}
+    by_name.update({video.name: video for video in videos})
     try:
         with pairs_list.open(newline="", encoding="utf-8") as handle:
             rows = list(csv.DictReader(handle))
-    except OSError as exc:
-        raise ValueError(f"{pairs_list}: cannot read pairs list: {exc}") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{pairs_list}: cannot read pairs list: {exc}") from None
     if rows and not {"source", "driving"} <= set(rows[0]):
         raise ValueError(f"{pairs_list}: needs 'source' and 'driving' columns")
     pairs = [
