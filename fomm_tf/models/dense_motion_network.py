@@ -71,13 +71,15 @@ class DenseMotionNetwork(keras.layers.Layer):
         if "jacobian" in kp_driving:
             jacobian = geometry.matmul_2x2(
                 kp_source["jacobian"], geometry.inverse_2x2(kp_driving["jacobian"])
-            )[:, None, None]  # (B, 1, 1, K, 2, 2)
+            )  # (B, K, 2, 2)
+            # Entries as (B, 1, 1, K): slicing 4-D tensors keeps TFLite kernels <= 5-D.
+            entry = [
+                [jacobian[:, None, None, :, i, j] for j in range(2)] for i in range(2)
+            ]
             offset = tf.stack(
                 [
-                    jacobian[..., 0, 0] * offset[..., 0]
-                    + jacobian[..., 0, 1] * offset[..., 1],
-                    jacobian[..., 1, 0] * offset[..., 0]
-                    + jacobian[..., 1, 1] * offset[..., 1],
+                    entry[0][0] * offset[..., 0] + entry[0][1] * offset[..., 1],
+                    entry[1][0] * offset[..., 0] + entry[1][1] * offset[..., 1],
                 ],
                 axis=-1,
             )

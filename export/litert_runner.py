@@ -1,0 +1,116 @@
+"""Animation with the exported ``.tflite`` files only, through LiteRT.
+
+Step for step what a phone app does: detect source keypoints once, encode the
+source once (layout ``split``), then per driving frame detect keypoints and run
+the frame generator with the normalisation flags. Uses
+``ai_edge_litert.interpreter.Interpreter`` (XNNPACK), never TensorFlow.
+"""
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+from ai_edge_litert.interpreter import Interpreter
+
+from export.errors import ExportError
+
+KEYS = ("value", "jacobian")
+
+
+class LiteRTRunner:
+    """Runs one exported mode directory (``model_card.json`` + ``.tflite`` files).
+
+    Keypoints are fomm_tf dicts ``{'value': (N, K, 2), 'jacobian': (N, K, 2, 2)}``;
+    images are NHWC float32 in [0, 1] at the card's frame shape.
+    """
+
+    def __init__(self, model_dir, num_threads=2):
+        model_dir = Path(model_dir)
+        card_path = model_dir / "model_card.json"
+        if not card_path.is_file():
+            raise ExportError(f"{model_dir} has no model_card.json (not an export)")
+        self.card = json.loads(card_path.read_text())
+        self.frame_shape = tuple(self.card["frame_shape"])
+        self.default_flags = tuple(self.card["normalization_flags"]["config_default"])
+        self._runners = {
+            entry["signature"]: Interpreter(
+                model_path=str(model_dir / entry["file"]), num_threads=num_threads
+            ).get_signature_runner(entry["signature"])
+            for entry in self.card["models"]
+        }
+        self._source_key = None
+        self._source_features = None
+
+    @property
+    def layout(self):
+        return self.card["layout"]
+
+    def keypoints(self, frames_nhwc):
+        """Keypoints of every frame (N, H, W, 3), one interpreter call each."""
+        frames = self._frames(frames_nhwc)
+        results = [self._runners["keypoint_detector"](image=frame[None])
+                   for frame in frames]
+        return {key: np.concatenate([r[f"kp_{key}"] for r in results])
+                for key in KEYS if f"kp_{key}" in results[0]}
+
+    def generate(self, source, kp_source, kp_driving, kp_driving_initial=None,
+                 flags=None):
+        """Frames (N, H, W, 3) for N driving keypoints; source and its keypoints
+        and the initial driving keypoints have batch 1.
+
+        Normalisation runs in the graph with ``flags`` (default: the config's).
+        Without ``kp_driving_initial`` the driving keypoints are taken as
+        already normalised (flags all 0), as ``fomm_tf.animation.Animator``
+        callers pass them.
+        """
+        source = self._frames(source)[:1]
+        if kp_driving_initial is None:
+            kp_driving_initial = {key: value[:1] for key, value in kp_driving.items()}
+            flags = (0.0, 0.0, 0.0)
+        flags = np.asarray(self.default_flags if flags is None else flags,
+                           np.float32).reshape(3)
+        fixed = {"source": source, "normalization_flags": flags}
+        fixed.update(_named("kp_source", kp_source, 0))
+        fixed.update(_named("kp_driving_initial", kp_driving_initial, 0))
+        if self.layout == "split":
+            fixed["source_features"] = self._features(source)
+            runner = self._runners["frame_generator"]
+        else:
+            runner = self._runners["generator"]
+        count = len(kp_driving["value"])
+        frames = [runner(**fixed, **_named("kp_driving", kp_driving, i))["prediction"]
+                  for i in range(count)]
+        return np.concatenate(frames)
+
+    def animate(self, source, driving, flags=None):
+        """Whole pipeline: first driving frame gives the initial keypoints."""
+        kp_source = self.keypoints(source)
+        kp_driving = self.keypoints(driving)
+        initial = {key: value[:1] for key, value in kp_driving.items()}
+        return self.generate(source, kp_source, kp_driving, initial, flags)
+
+    def _features(self, source):
+        """``source_encoder`` output, cached per source image."""
+        key = hashlib.sha1(source.tobytes()).hexdigest()
+        if key != self._source_key:
+            encoded = self._runners["source_encoder"](source=source)
+            self._source_features = encoded["source_features"]
+            self._source_key = key
+        return self._source_features
+
+    def _frames(self, frames):
+        frames = np.asarray(frames, np.float32)
+        if frames.ndim == 3:
+            frames = frames[None]
+        if frames.shape[1:] != self.frame_shape:
+            raise ExportError(
+                f"frames of shape {frames.shape[1:]} do not match the exported "
+                f"frame shape {self.frame_shape}")
+        return frames
+
+
+def _named(prefix, kp, index):
+    """``{<prefix>_value: (1, K, 2), ...}`` of batch element ``index``."""
+    return {f"{prefix}_{key}": np.asarray(kp[key][index:index + 1], np.float32)
+            for key in KEYS if key in kp}
