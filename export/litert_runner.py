@@ -4,6 +4,10 @@ Step for step what a phone app does: detect source keypoints once, encode the
 source once (layout ``split``), then per driving frame detect keypoints and run
 the frame generator with the normalisation flags. Uses
 ``ai_edge_litert.interpreter.Interpreter`` (XNNPACK), never TensorFlow.
+
+``LiteRTRunner`` is a ``fomm_tf.animation.Animator``, so ``python -m
+fomm_tf.animate --backend tflite`` drives it with the Keras loop; that loop
+calls :meth:`LiteRTRunner.generate_normalized`, which normalises in the graph.
 """
 
 import hashlib
@@ -16,6 +20,7 @@ from ai_edge_litert.interpreter import Interpreter
 from export.errors import ExportError
 
 KEYS = ("value", "jacobian")
+IMAGE_INPUTS = ("image", "source")  # inputs of shape (1, *frame_shape)
 
 
 class LiteRTRunner:
@@ -27,18 +32,24 @@ class LiteRTRunner:
 
     def __init__(self, model_dir, num_threads=2):
         model_dir = Path(model_dir)
-        card_path = model_dir / "model_card.json"
-        if not card_path.is_file():
-            raise ExportError(f"{model_dir} has no model_card.json (not an export)")
-        self.card = json.loads(card_path.read_text())
-        self.frame_shape = tuple(self.card["frame_shape"])
-        self.default_flags = tuple(self.card["normalization_flags"]["config_default"])
-        self._runners = {
-            entry["signature"]: Interpreter(
-                model_path=str(model_dir / entry["file"]), num_threads=num_threads
-            ).get_signature_runner(entry["signature"])
-            for entry in self.card["models"]
-        }
+        if not model_dir.is_dir():
+            raise ExportError(f"{model_dir}: no such export directory")
+        self.card = _read_card(model_dir / "model_card.json")
+        try:
+            self.frame_shape = tuple(int(d) for d in self.card["frame_shape"])
+            flags = self.card["normalization_flags"]
+            self.flag_order = tuple(flags["order"])
+            self.default_flags = tuple(flags["config_default"])
+            self._runners = {
+                entry["signature"]: _signature_runner(
+                    model_dir / entry["file"], entry["signature"], num_threads)
+                for entry in self.card["models"]
+            }
+        except (KeyError, TypeError) as error:
+            raise ExportError(
+                f"{model_dir / 'model_card.json'}: malformed model card "
+                f"(bad or missing {error})") from None
+        self._check_frame_shape(model_dir)
         self._source_key = None
         self._source_features = None
 
@@ -83,6 +94,14 @@ class LiteRTRunner:
                   for i in range(count)]
         return np.concatenate(frames)
 
+    def generate_normalized(self, source, kp_source, kp_driving, kp_driving_initial,
+                            normalization):
+        """``fomm_tf.animation.Animator`` form: ``normalization`` holds the
+        ``normalize_kp`` keywords, passed to the graph as its flags vector in the
+        card's order."""
+        flags = [float(normalization[name]) for name in self.flag_order]
+        return self.generate(source, kp_source, kp_driving, kp_driving_initial, flags)
+
     def animate(self, source, driving, flags=None):
         """Whole pipeline: first driving frame gives the initial keypoints."""
         kp_source = self.keypoints(source)
@@ -99,6 +118,18 @@ class LiteRTRunner:
             self._source_key = key
         return self._source_features
 
+    def _check_frame_shape(self, model_dir):
+        """Every image input of every file must take the card's frame shape."""
+        expected = (1, *self.frame_shape)
+        for name, runner in self._runners.items():
+            for key, detail in runner.get_input_details().items():
+                shape = tuple(int(d) for d in detail["shape"])
+                if key in IMAGE_INPUTS and shape != expected:
+                    raise ExportError(
+                        f"{model_dir}: model_card.json frame_shape "
+                        f"{list(self.frame_shape)} does not match {name} input "
+                        f"{key!r} of shape {list(shape)}")
+
     def _frames(self, frames):
         frames = np.asarray(frames, np.float32)
         if frames.ndim == 3:
@@ -108,6 +139,30 @@ class LiteRTRunner:
                 f"frames of shape {frames.shape[1:]} do not match the exported "
                 f"frame shape {self.frame_shape}")
         return frames
+
+
+def _read_card(card_path):
+    """The parsed ``model_card.json``; ExportError if missing or not JSON."""
+    if not card_path.is_file():
+        raise ExportError(f"{card_path.parent} has no model_card.json (not an export)")
+    try:
+        card = json.loads(card_path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ExportError(f"{card_path}: not valid JSON ({error})") from None
+    if not isinstance(card, dict):
+        raise ExportError(f"{card_path}: not a model card")
+    return card
+
+
+def _signature_runner(path, signature, num_threads):
+    """LiteRT signature runner of one ``.tflite``; ExportError naming the file."""
+    if not path.is_file():
+        raise ExportError(f"{path}: missing (listed in model_card.json)")
+    try:
+        interpreter = Interpreter(model_path=str(path), num_threads=num_threads)
+        return interpreter.get_signature_runner(signature)
+    except ValueError as error:
+        raise ExportError(f"{path}: not a usable .tflite file ({error})") from None
 
 
 def _named(prefix, kp, index):

@@ -4,7 +4,11 @@
         --result_video result.mp4
 
 Without ``--config``/``--checkpoint`` the bundled model in ``fomm_tf/assets`` is
-used. See ``fomm_tf.animation`` for the library API.
+used. ``--backend tflite --tflite_dir DIR`` animates with the ``.tflite`` files
+that ``python -m export.tflite`` wrote (``DIR`` is one mode directory, e.g.
+``exported/vox/float32``) through LiteRT only, keypoint normalisation inside the
+TFLite generator graph, as a phone app runs it. See ``fomm_tf.animation`` for
+the library API.
 """
 
 import os
@@ -12,8 +16,11 @@ import sys
 
 from absl import app, flags
 
+from export.litert_runner import LiteRTRunner
 from fomm_tf import animation
 from fomm_tf.checkpoints import is_converted, load_checkpoint
+
+BACKENDS = ("keras", "tflite")
 
 FLAGS = flags.FLAGS
 
@@ -21,6 +28,21 @@ FLAGS = flags.FLAGS
 def define_flags(flag_values=flags.FLAGS):
     """Define the command's flags (only when run as a command, so that
     importing this module never clashes with other modules' flags)."""
+    flags.DEFINE_enum(
+        "backend",
+        "keras",
+        BACKENDS,
+        "keras: the Keras model from --config/--checkpoint; tflite: the .tflite "
+        "files of --tflite_dir through the LiteRT interpreter only.",
+        flag_values=flag_values,
+    )
+    flags.DEFINE_string(
+        "tflite_dir",
+        None,
+        "With --backend tflite: a mode directory written by python -m export.tflite "
+        "(model_card.json + .tflite files); replaces --config/--checkpoint.",
+        flag_values=flag_values,
+    )
     flags.DEFINE_string(
         "config",
         None,
@@ -135,6 +157,26 @@ def _model_paths(config, checkpoint):
     return config, checkpoint
 
 
+def animator_loader(values):
+    """A function loading the chosen backend's ``Animator``. The model flags are
+    checked here (cheaply, before any media is read); flags of the other
+    backend are rejected rather than silently ignored."""
+    if values.backend == "tflite":
+        if not values.tflite_dir:
+            raise ValueError("--backend tflite needs --tflite_dir")
+        for name in ("config", "checkpoint"):
+            if values[name].present:
+                raise ValueError(
+                    f"--{name} does not apply to --backend tflite (the model is "
+                    "--tflite_dir)"
+                )
+        return lambda: LiteRTRunner(values.tflite_dir)
+    if values.tflite_dir:
+        raise ValueError("--tflite_dir needs --backend tflite")
+    config, checkpoint = _model_paths(values.config, values.checkpoint)
+    return lambda: animation.KerasAnimator(load_checkpoint(config, checkpoint))
+
+
 def options_from_flags(values):
     """``AnimationOptions`` from parsed flag values."""
     return animation.AnimationOptions(
@@ -153,7 +195,7 @@ def options_from_flags(values):
 def animate_from_flags(values):
     """Load the model and animate as the flag values say; returns the
     AnimationResult. Inputs are checked before the model is loaded."""
-    config, checkpoint = _model_paths(values.config, values.checkpoint)
+    load_animator = animator_loader(values)
     for name in ("source_image", "driving_video"):
         if not os.path.exists(values[name].value):
             raise FileNotFoundError(f"--{name} {values[name].value}: no such file")
@@ -161,9 +203,8 @@ def animate_from_flags(values):
     animation.check_inputs(
         values.source_image, values.driving_video, values.result_video, options
     )
-    animator = animation.KerasAnimator(load_checkpoint(config, checkpoint))
     return animation.animate_video(
-        animator,
+        load_animator(),
         values.source_image,
         values.driving_video,
         values.result_video,

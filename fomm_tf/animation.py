@@ -1,8 +1,11 @@
 """Animate a source image with a driving video (the official ``demo.py``), streaming.
 
 The loop is backend-agnostic: anything with the :class:`Animator` methods (the
-Keras graphs of :class:`KerasAnimator` here, or a LiteRT runner) can drive it.
-Keypoint normalisation stays in the loop (``fomm_tf.normalize_kp``).
+Keras graphs of :class:`KerasAnimator` here, or ``export.litert_runner``'s
+``LiteRTRunner`` over the ``.tflite`` files) can drive it. The loop passes raw
+driving keypoints, the initial driving keypoints and the ``normalize_kp``
+switches; the animator normalises them (Keras: ``fomm_tf.normalize_kp``; LiteRT:
+inside the generator graph, as a phone app runs it).
 
 Best frame. The official demo ranks driving frames by face-alignment landmarks,
 a network downloaded at run time. Here the pose is the model's own keypoints,
@@ -44,6 +47,13 @@ class Animator(Protocol):
     def generate(self, source, kp_source, kp_driving):
         """Source (1, H, W, C), its keypoints (batch 1) and B driving keypoints
         (already normalised) -> predictions (B, H, W, C)."""
+
+    def generate_normalized(self, source, kp_source, kp_driving, kp_driving_initial,
+                            normalization):  # fmt: skip
+        """As :meth:`generate`, but with B raw driving keypoints, normalised
+        against ``kp_driving_initial`` (batch 1) with the ``normalize_kp``
+        keywords ``normalization`` (see :func:`demo_normalization`). What the
+        animation loop calls."""
 
 
 class KerasAnimator:
@@ -88,6 +98,13 @@ class KerasAnimator:
 
     def generate(self, source, kp_source, kp_driving):
         return self.generate_outputs(source, kp_source, kp_driving)["prediction"]
+
+    def generate_normalized(self, source, kp_source, kp_driving, kp_driving_initial,
+                            normalization):  # fmt: skip
+        kp_norm = normalized_keypoints(
+            kp_source, kp_driving, kp_driving_initial, normalization
+        )
+        return self.generate(source, kp_source, kp_norm)
 
 
 def _numpy(tensors):
@@ -199,18 +216,25 @@ def best_frame_index(animator, source, driving_chunks, kp_source=None):
     return best[1], best[2]
 
 
-def driving_keypoints(animator, kp_source, driving_chunks, normalization,
-                      kp_driving_initial=None):  # fmt: skip
-    """Yields ``(frames, kp_driving, kp_norm)`` per chunk of fitted driving frames
-    (B, H, W, C). The initial driving keypoints default to the first frame's
-    (official demo)."""
+def detected_keypoints(animator, driving_chunks, kp_driving_initial=None):
+    """Yields ``(frames, kp_driving, kp_driving_initial)`` per chunk of fitted
+    driving frames (B, H, W, C). The initial driving keypoints default to the
+    first frame's (official demo)."""
     for frames in driving_chunks:
         kp_driving = animator.keypoints(frames)
         if kp_driving_initial is None:
             kp_driving_initial = _select(kp_driving, 0)
-        kp_norm = normalized_keypoints(
-            kp_source, kp_driving, kp_driving_initial, normalization
-        )
+        yield frames, kp_driving, kp_driving_initial
+
+
+def driving_keypoints(animator, kp_source, driving_chunks, normalization,
+                      kp_driving_initial=None):  # fmt: skip
+    """Yields ``(frames, kp_driving, kp_norm)`` per chunk of fitted driving frames
+    (B, H, W, C), normalised here (``normalize_kp``) against the initial driving
+    keypoints (default: the first frame's)."""
+    steps = detected_keypoints(animator, driving_chunks, kp_driving_initial)
+    for frames, kp_driving, kp_initial in steps:
+        kp_norm = normalized_keypoints(kp_source, kp_driving, kp_initial, normalization)
         yield frames, kp_driving, kp_norm
 
 
@@ -223,18 +247,21 @@ def animate_chunks(
     adapt_scale=True,
     kp_source=None,
 ):
-    """Yields ``(frames, kp_driving, kp_norm, predictions)`` per driving chunk.
+    """Yields ``(frames, kp_driving, predictions)`` per driving chunk.
 
     ``source`` is (1, H, W, C); chunks are (B, H, W, C) fitted frames. The
-    source keypoints are computed once.
+    source keypoints are computed once; the animator normalises the driving
+    keypoints (``Animator.generate_normalized``).
     """
     if kp_source is None:
         kp_source = animator.keypoints(source)
     normalization = demo_normalization(relative, adapt_scale)
-    for frames, kp_driving, kp_norm in driving_keypoints(
-        animator, kp_source, driving_chunks, normalization, kp_driving_initial
-    ):
-        yield frames, kp_driving, kp_norm, animator.generate(source, kp_source, kp_norm)
+    steps = detected_keypoints(animator, driving_chunks, kp_driving_initial)
+    for frames, kp_driving, kp_initial in steps:
+        predictions = animator.generate_normalized(
+            source, kp_source, kp_driving, kp_initial, normalization
+        )
+        yield frames, kp_driving, predictions
 
 
 def animate(
@@ -348,7 +375,7 @@ def animate_video(
     )
     audio_from = driving_path if options.audio else None
     with video_io.VideoWriter(result_path, info.fps, audio_from=audio_from) as writer:
-        for frames, kp_driving, _, predictions in animate_chunks(
+        for frames, kp_driving, predictions in animate_chunks(
             animator,
             source,
             chunks,

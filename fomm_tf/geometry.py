@@ -37,9 +37,7 @@ def reflect_coordinates(coords, size, align_corners):
     size - 1.  The result is clipped to [0, size - 1].
     """
     low, high = (0.0, size - 1.0) if align_corners else (-0.5, size - 0.5)
-    span = high - low
-    if span <= 0:
-        return tf.zeros_like(coords)
+    span = tf.maximum(high - low, 1e-12)  # a 1-pixel axis reflects onto pixel 0
     distance = tf.abs(coords - low)
     extra = tf.math.floormod(distance, span)
     flips = tf.floor(distance / span)
