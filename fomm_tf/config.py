@@ -261,6 +261,11 @@ class LossWeights:
     perceptual: tuple[float, ...] = (10.0,) * 5  # vox-256.yaml
     equivariance_value: float = 10.0  # vox-256.yaml
     equivariance_jacobian: float = 10.0  # vox-256.yaml
+    # fomm-tf extension, not in the official code: L1 between the prediction and
+    # the driving frame, summed over the ``train_params.scales`` pyramid. 0 (the
+    # default) is the official objective; the bundled synthetic model uses it
+    # because no ImageNet VGG19 weights could be downloaded where it was trained.
+    reconstruction: float = 0.0
 
 
 @dataclass(frozen=True, kw_only=True)

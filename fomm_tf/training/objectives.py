@@ -78,6 +78,17 @@ def discriminator_gan_parts(maps_real, maps_generated, disc_scales):
     return parts
 
 
+def pyramid_l1(pyramid_generated, pyramid_real):
+    """Sum over scales of mean |generated - real| (the fomm-tf ``reconstruction``
+    extension; not part of the official objective)."""
+    return tf.add_n(
+        [
+            tf.reduce_mean(tf.abs(pyramid_generated[key] - pyramid_real[key]))
+            for key in sorted(pyramid_real)
+        ]
+    )
+
+
 def equivariance_value_part(kp_driving, transformed_kp, transform):
     """``mean|kp_d - warp(kp_t)|``: keypoints follow the random warp (unweighted)."""
     warped = transform.warp_coordinates(transformed_kp["value"])
@@ -209,6 +220,10 @@ def generator_losses(
         record["perceptual_parts"] = parts
         losses["perceptual"] = _weighted_sum(
             parts, lambda key: weights.perceptual[key[1] - 1]
+        )
+    if weights.reconstruction != 0:
+        losses["reconstruction"] = weights.reconstruction * pyramid_l1(
+            pyramid_generated, pyramid_real
         )
     if weights.generator_gan != 0:
         pyramids = (pyramid_real, pyramid_generated)

@@ -47,6 +47,8 @@ def generator_loss_names(loss_weights):
     names = []
     if sum(loss_weights.perceptual) != 0:
         names.append("perceptual")
+    if loss_weights.reconstruction != 0:
+        names.append("reconstruction")
     if loss_weights.generator_gan != 0:
         names.append("gen_gan")
         if sum(loss_weights.feature_matching) != 0:
