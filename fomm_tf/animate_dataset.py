@@ -17,8 +17,7 @@ import sys
 from absl import app, flags
 
 from fomm_tf import animation, evaluation
-from fomm_tf.checkpoints import load_checkpoint
-from fomm_tf.dataset_flags import define_dataset_flags
+from fomm_tf.dataset_flags import define_dataset_flags, models_and_dataset_root
 
 FLAGS = flags.FLAGS
 
@@ -47,12 +46,8 @@ def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     try:
-        models = load_checkpoint(FLAGS.config, FLAGS.checkpoint)
-        dataset = models.config.dataset_params
-        root = FLAGS.dataset_root or dataset.root_dir
-        if root is None:
-            raise ValueError("--dataset_root is required (the config has no root_dir)")
-        pairs_list = FLAGS.pairs_list or dataset.pairs_list
+        models, root = models_and_dataset_root(FLAGS)
+        pairs_list = FLAGS.pairs_list or models.config.dataset_params.pairs_list
         if pairs_list == "random":
             pairs_list = None
         results = evaluation.animate_dataset(

@@ -2,6 +2,8 @@
 
 from absl import flags
 
+from fomm_tf.checkpoints import load_checkpoint
+
 
 def define_dataset_flags(flag_values):
     """--config, --checkpoint (required), --dataset_root, --result_dir, --batch_size."""
@@ -34,3 +36,12 @@ def define_dataset_flags(flag_values):
         flag_values=flag_values,
     )
     flags.mark_flag_as_required("checkpoint", flag_values=flag_values)
+
+
+def models_and_dataset_root(values):
+    """The models of --config/--checkpoint and the dataset root (flag or config)."""
+    models = load_checkpoint(values.config, values.checkpoint)
+    root = values.dataset_root or models.config.dataset_params.root_dir
+    if root is None:
+        raise ValueError("--dataset_root is required (the config has no root_dir)")
+    return models, root

@@ -77,6 +77,13 @@ def _write_strip(path, predictions):
         raise video_io.MediaError(f"{path}: writing failed")
 
 
+def _frame(value, index):
+    """Batch item ``index`` (kept as a batch of 1) of an output or keypoint dict."""
+    if isinstance(value, dict):
+        return {key: item[index : index + 1] for key, item in value.items()}
+    return value[index : index + 1]
+
+
 def evaluate_pair(animator, visualizer, source, driving_path, normalization,
                   out_dir, name, video_format=".mp4", batch_size=4):  # fmt: skip
     """Drive ``source`` (1, H, W, C) with a test video; writes the png strip and
@@ -101,7 +108,7 @@ def evaluate_pair(animator, visualizer, source, driving_path, normalization,
             if any(normalization.values()):
                 out["kp_norm"] = kp_norm
             for index in range(len(frames)):
-                single = {key: value[index : index + 1] for key, value in out.items()}
+                single = {key: _frame(value, index) for key, value in out.items()}
                 driving_kp = kp_driving["value"][index : index + 1]
                 vis_writer.write(visualizer.visualize(
                     source, frames[index : index + 1], single,

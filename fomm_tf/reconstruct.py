@@ -14,8 +14,7 @@ import sys
 from absl import app, flags
 
 from fomm_tf import animation, evaluation
-from fomm_tf.checkpoints import load_checkpoint
-from fomm_tf.dataset_flags import define_dataset_flags
+from fomm_tf.dataset_flags import define_dataset_flags, models_and_dataset_root
 
 FLAGS = flags.FLAGS
 
@@ -37,10 +36,7 @@ def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     try:
-        models = load_checkpoint(FLAGS.config, FLAGS.checkpoint)
-        root = FLAGS.dataset_root or models.config.dataset_params.root_dir
-        if root is None:
-            raise ValueError("--dataset_root is required (the config has no root_dir)")
+        models, root = models_and_dataset_root(FLAGS)
         results = evaluation.reconstruct_dataset(
             animation.KerasAnimator(models),
             models.config,

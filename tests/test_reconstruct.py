@@ -1,6 +1,7 @@
 """Dataset evaluation modes (fomm_tf.evaluation, reconstruct / animate_dataset CLIs)
 with a tiny random-weight 64x64 model."""
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -16,6 +17,7 @@ from test_video_io import noise_frames
 import fomm_tf
 from fomm_tf import animation, evaluation, video_io
 from fomm_tf.benchmarks.animate_memory import save_tiny_model
+from fomm_tf.config import NormalizationParams
 
 pytestmark = pytest.mark.slow
 
@@ -97,14 +99,26 @@ def test_animation_mode_uses_normalization(tiny, dataset, tmp_path):
     _, _, animator = tiny
     pairs = tmp_path / "pairs.csv"
     pairs.write_text("distance,source,driving,frame\n0,a_folder,b_video.mp4,0\n")
+    config = animator.models.config
+    relative = NormalizationParams(
+        use_relative_movement=True,
+        use_relative_jacobian=True,
+        adapt_movement_scale=True,
+    )
+    config = dataclasses.replace(
+        config,
+        animate_params=dataclasses.replace(
+            config.animate_params, normalization_params=relative
+        ),
+    )
     results = evaluation.animate_dataset(
-        animator, animator.models.config, dataset, tmp_path, str(pairs)
+        animator, config, dataset, tmp_path, str(pairs)
     )
     assert [r.name for r in results] == ["b_video-a_folder"]
     strip = video_io.read_image(tmp_path / "animation" / "png" / "b_video-a_folder.png")
     source = fitted_frames(dataset / "test" / "a_folder")[0]
     driving = fitted_frames(dataset / "test" / "b_video.mp4")
-    params = animator.models.config.animate_params.normalization_params
+    params = config.animate_params.normalization_params
     expected = animation.animate(
         animator, source, driving, params.use_relative_movement,
         params.adapt_movement_scale,
