@@ -1,17 +1,20 @@
 """SavedModel for TF Serving: signatures, parity with Keras, validation, CLI."""
 
 import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import FIXTURES, REPO, nhwc
+from conftest import FIXTURES, nhwc
 from test_export_tflite import keras_frames
 
 import fomm_tf
 from export import ExportError, saved_model
 
-SAVED_MODEL_CLI = REPO.parent / "venv" / "bin" / "saved_model_cli"
+# The console script installed with tensorflow, beside this interpreter.
+SAVED_MODEL_CLI = Path(sys.executable).parent / "saved_model_cli"
 
 
 @pytest.fixture(scope="module")
