@@ -34,13 +34,19 @@ BUNDLED_CONFIG = os.path.join(
 )
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("model", None, "Evaluate this .keras model (no training).")
-flags.DEFINE_string("config", BUNDLED_CONFIG, "Config trained when --model is unset.")
-flags.DEFINE_string("dataset_root", None, "Dataset with a test/ split.")
-flags.DEFINE_integer("steps", 300, "Training steps of the tiny config.")
-flags.DEFINE_integer("seed", 0, "Seed of the synthetic clips and the training.")
-flags.DEFINE_integer("max_videos", 40, "Test videos evaluated at most.")
-flags.DEFINE_string("json", None, "Also write the results here.")
+
+
+def define_flags():
+    """The command's flags, defined only when run as a command."""
+    flags.DEFINE_string("model", None, "Evaluate this .keras model (no training).")
+    flags.DEFINE_string(
+        "config", BUNDLED_CONFIG, "Config trained when --model is unset."
+    )
+    flags.DEFINE_string("dataset_root", None, "Dataset with a test/ split.")
+    flags.DEFINE_integer("steps", 300, "Training steps of the tiny config.")
+    flags.DEFINE_integer("seed", 0, "Seed of the synthetic clips and the training.")
+    flags.DEFINE_integer("max_videos", 40, "Test videos evaluated at most.")
+    flags.DEFINE_string("json", None, "Also write the results here.")
 
 
 def reconstruction_l1(models, videos):
@@ -130,4 +136,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    define_flags()
     app.run(main)

@@ -21,10 +21,14 @@ from fomm_tf import load_config
 from fomm_tf.training.session import VGG_RECIPE, build_trainer
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("config", "configs/vox-256.yaml", "Config to benchmark.")
-flags.DEFINE_list("batch_sizes", ["1", "2"], "Batch sizes to time.")
-flags.DEFINE_integer("steps", 3, "Timed steps per batch size (after 1 warm-up).")
-flags.DEFINE_string("json", None, "Also write the results here.")
+
+
+def define_flags():
+    """The command's flags, defined only when run as a command."""
+    flags.DEFINE_string("config", "configs/vox-256.yaml", "Config to benchmark.")
+    flags.DEFINE_list("batch_sizes", ["1", "2"], "Batch sizes to time.")
+    flags.DEFINE_integer("steps", 3, "Timed steps per batch size (after 1 warm-up).")
+    flags.DEFINE_string("json", None, "Also write the results here.")
 
 
 def peak_memory_mib():
@@ -78,4 +82,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    define_flags()
     app.run(main)
