@@ -48,8 +48,11 @@ def median_ms(step, warmup, repeats):
 def error_stats(reference, other):
     diff = np.abs(reference - other)
     mse = float(np.mean(diff**2))
-    return {"max_abs": float(diff.max()), "mean_abs": float(diff.mean()),
-            "psnr_db": float(10 * np.log10(1.0 / max(mse, 1e-20)))}
+    return {
+        "max_abs": float(diff.max()),
+        "mean_abs": float(diff.mean()),
+        "psnr_db": float(10 * np.log10(1.0 / max(mse, 1e-20))),
+    }
 
 
 def keras_step(models, source, flags):
@@ -59,9 +62,11 @@ def keras_step(models, source, flags):
 
     def step(driving, kp_initial):
         kp_driving = graphs.keypoint_dict(
-            *_ordered(graphs.keypoints(models.kp_detector, driving)))
-        return graphs.animate_frame(models.generator, source, kp_source, kp_driving,
-                                    kp_initial, flags)
+            *_ordered(graphs.keypoints(models.kp_detector, driving))
+        )
+        return graphs.animate_frame(
+            models.generator, source, kp_source, kp_driving, kp_initial, flags
+        )
 
     return step
 
@@ -72,8 +77,9 @@ def _ordered(kp):
 
 def per_frame_flops(models, spec, source):
     """FLOPs of one frame (keypoints + generator) counted by the TF profiler."""
-    kp_initial = graphs.keypoint_dict(*_ordered(
-        graphs.keypoints(models.kp_detector, source)))
+    kp_initial = graphs.keypoint_dict(
+        *_ordered(graphs.keypoints(models.kp_detector, source))
+    )
     flags = tf.constant(spec.default_flags)
     step = keras_step(models, source, flags)
     function = tf.function(lambda driving: step(driving, kp_initial))
@@ -83,16 +89,16 @@ def per_frame_flops(models, spec, source):
         tf.graph_util.import_graph_def(graph_def, name="")
         options = tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()
         options["output"] = "none"
-        profile = tf.compat.v1.profiler.profile(graph=graph, cmd="op",
-                                                options=options)
+        profile = tf.compat.v1.profiler.profile(graph=graph, cmd="op", options=options)
     return int(profile.total_float_ops)
 
 
 def keras_rows(models, spec, source, driving, warmup, repeats):
     """Latency and frames of Keras eager, tf.function and XLA."""
     flags = tf.constant(spec.default_flags)
-    kp_initial = graphs.keypoint_dict(*_ordered(
-        graphs.keypoints(models.kp_detector, driving[:1])))
+    kp_initial = graphs.keypoint_dict(
+        *_ordered(graphs.keypoints(models.kp_detector, driving[:1]))
+    )
     step = keras_step(models, tf.constant(source), flags)
     variants = {
         "keras_eager": step,
@@ -102,19 +108,23 @@ def keras_rows(models, spec, source, driving, warmup, repeats):
     rows, reference = {}, None
     for name, function in variants.items():
         frame = tf.constant(driving[1:2])
-        latency = median_ms(lambda f=function, x=frame: f(x, kp_initial).numpy(),
-                            warmup, repeats)
-        outputs = np.concatenate([function(tf.constant(d[None]), kp_initial).numpy()
-                                  for d in driving])
+        latency = median_ms(
+            lambda f=function, x=frame: f(x, kp_initial).numpy(), warmup, repeats
+        )
+        outputs = np.concatenate(
+            [function(tf.constant(d[None]), kp_initial).numpy() for d in driving]
+        )
         if reference is None:
             reference = outputs
-        rows[name] = {"latency_ms": latency, "size_bytes": None,
-                      "error": error_stats(reference, outputs)}
+        rows[name] = {
+            "latency_ms": latency,
+            "size_bytes": None,
+            "error": error_stats(reference, outputs),
+        }
     return rows, reference
 
 
-def tflite_rows(exports, source, driving, reference, warmup, repeats,
-                threads):
+def tflite_rows(exports, source, driving, reference, warmup, repeats, threads):
     """Latency, file size and error of every exported mode (LiteRT, XNNPACK)."""
     rows = {}
     for name, directory in exports.items():
@@ -131,8 +141,10 @@ def tflite_rows(exports, source, driving, reference, warmup, repeats,
         outputs = runner.generate(source, kp_source, kp_driving, initial)
         size = sum(p.stat().st_size for p in Path(directory).glob("*.tflite"))
         rows[f"tflite_{name}"] = {
-            "latency_ms": latency, "size_bytes": size,
-            "error": error_stats(reference, outputs)}
+            "latency_ms": latency,
+            "size_bytes": size,
+            "error": error_stats(reference, outputs),
+        }
     return rows
 
 
@@ -143,34 +155,50 @@ def run(models, weights, quick, threads, workdir):
     clip = frames.synthetic_frames(6, spec.height, spec.width, seed=21)
     source, driving = clip[:1], clip
     calibration = frames.synthetic_frames(16, spec.height, spec.width, seed=5)
-    exports = tflite.export_tflite(models, workdir / "split", list(converter.MODES),
-                                   calibration_frames=calibration, weights=weights)
-    single = tflite.export_tflite(models, workdir / "single", ["float32"],
-                                  layout="single", weights=weights)
+    exports = tflite.export_tflite(
+        models,
+        workdir / "split",
+        list(converter.MODES),
+        calibration_frames=calibration,
+        weights=weights,
+    )
+    single = tflite.export_tflite(
+        models, workdir / "single", ["float32"], layout="single", weights=weights
+    )
     exports = {**exports, "float32_single_layout": single["float32"]}
     flops = per_frame_flops(models, spec, tf.constant(source))
     rows, reference = keras_rows(models, spec, source, driving, warmup, repeats)
-    rows.update(tflite_rows(exports, source, driving, reference, warmup,
-                            repeats, threads))
+    rows.update(
+        tflite_rows(exports, source, driving, reference, warmup, repeats, threads)
+    )
     for row in rows.values():
         row["gflops_per_s"] = flops / row["latency_ms"] / 1e6
-    return {"frame_shape": [spec.height, spec.width, spec.channels],
-            "weights": weights, "threads": threads, "repeats": repeats,
-            "flops_per_frame": flops, "rows": rows}
+    return {
+        "frame_shape": [spec.height, spec.width, spec.channels],
+        "weights": weights,
+        "threads": threads,
+        "repeats": repeats,
+        "flops_per_frame": flops,
+        "rows": rows,
+    }
 
 
 def table(result):
-    lines = [f"per-frame latency, frame {result['frame_shape']}, weights "
-             f"{result['weights']}, {result['threads']} threads, median of "
-             f"{result['repeats']}; {result['flops_per_frame'] / 1e9:.2f} GFLOP/frame",
-             f"{'backend':<30}{'ms':>9}{'GFLOP/s':>9}{'MB':>8}"
-             f"{'max abs':>10}{'mean abs':>10}{'PSNR':>7}"]
+    lines = [
+        f"per-frame latency, frame {result['frame_shape']}, weights "
+        f"{result['weights']}, {result['threads']} threads, median of "
+        f"{result['repeats']}; {result['flops_per_frame'] / 1e9:.2f} GFLOP/frame",
+        f"{'backend':<30}{'ms':>9}{'GFLOP/s':>9}{'MB':>8}"
+        f"{'max abs':>10}{'mean abs':>10}{'PSNR':>7}",
+    ]
     for name, row in result["rows"].items():
         size = "-" if row["size_bytes"] is None else f"{row['size_bytes'] / 1e6:.2f}"
         err = row["error"]
-        lines.append(f"{name:<30}{row['latency_ms']:>9.1f}{row['gflops_per_s']:>9.1f}"
-                     f"{size:>8}{err['max_abs']:>10.2e}{err['mean_abs']:>10.2e}"
-                     f"{min(err['psnr_db'], 999):>7.1f}")
+        lines.append(
+            f"{name:<30}{row['latency_ms']:>9.1f}{row['gflops_per_s']:>9.1f}"
+            f"{size:>8}{err['max_abs']:>10.2e}{err['mean_abs']:>10.2e}"
+            f"{min(err['psnr_db'], 999):>7.1f}"
+        )
     return "\n".join(lines)
 
 
@@ -191,8 +219,7 @@ def main(argv):
         random = options.random_weights or not options.checkpoint
         models, weights = load_models(config, options.checkpoint, random)
         with tempfile.TemporaryDirectory() as workdir:
-            result = run(models, weights, options.quick, options.threads,
-                         Path(workdir))
+            result = run(models, weights, options.quick, options.threads, Path(workdir))
         tmp = f"{options.json}.tmp"
         with open(tmp, "w") as handle:
             json.dump(result, handle, indent=2)

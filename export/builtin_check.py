@@ -13,7 +13,8 @@ from ai_edge_litert.tools import flatbuffer_utils
 from export.errors import ExportError
 
 _OP_NAMES = {
-    code: name for name, code in vars(schema.BuiltinOperator).items()
+    code: name
+    for name, code in vars(schema.BuiltinOperator).items()
     if not name.startswith("_")
 }
 

@@ -28,14 +28,16 @@ def representative_inputs(models, spec, frames, model_names, max_samples=8):
 
 def keypoint_inputs(prefix, kp, index):
     """``{<prefix>_value: (1, K, 2), <prefix>_jacobian: ...}`` of frame ``index``."""
-    return {f"{prefix}_{key[3:]}": kp[key][index:index + 1] for key in kp}
+    return {f"{prefix}_{key[3:]}": kp[key][index : index + 1] for key in kp}
 
 
 def _sample(models, spec, frames, kp, name, source, driving):
     if name == "keypoint_detector":
-        return {"image": frames[driving:driving + 1]}
-    inputs = {"source": frames[source:source + 1],
-              "normalization_flags": np.asarray(spec.default_flags, np.float32)}
+        return {"image": frames[driving : driving + 1]}
+    inputs = {
+        "source": frames[source : source + 1],
+        "normalization_flags": np.asarray(spec.default_flags, np.float32),
+    }
     for prefix, index in zip(KP_NAMES, (source, driving, 0), strict=True):
         inputs.update(keypoint_inputs(prefix, kp, index))
     if name == "frame_generator":

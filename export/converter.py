@@ -122,8 +122,11 @@ def float_scope_tensors(model_bytes):
         for op in subgraph.operators:
             for index in op.outputs:
                 tensor_name = subgraph.tensors[index].name
-                tensor_name = tensor_name.decode() if isinstance(tensor_name, bytes) \
+                tensor_name = (
+                    tensor_name.decode()
+                    if isinstance(tensor_name, bytes)
                     else tensor_name
+                )
                 if FLOAT_SCOPE in tensor_name:
                     names.append(tensor_name)
     return names

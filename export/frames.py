@@ -15,13 +15,18 @@ def synthetic_frames(count, height, width, seed=0):
     """(count, H, W, 3) float32 in [0, 1]: sinusoid background plus coloured
     gaussian blobs that move and grow across the frames (like the fixtures')."""
     rng = np.random.default_rng(seed)
-    ys, xs = np.meshgrid(np.linspace(-1, 1, height), np.linspace(-1, 1, width),
-                         indexing="ij")
+    ys, xs = np.meshgrid(
+        np.linspace(-1, 1, height), np.linspace(-1, 1, width), indexing="ij"
+    )
     phase = rng.uniform(0, 2 * np.pi, 3)
     background = 0.35 + 0.15 * np.sin(3 * xs[..., None] + 2 * ys[..., None] + phase)
     blobs = [
-        (rng.uniform(-0.5, 0.5, 2), rng.uniform(-0.3, 0.3, 2),
-         rng.uniform(0.15, 0.3), rng.uniform(0, 1, 3))
+        (
+            rng.uniform(-0.5, 0.5, 2),
+            rng.uniform(-0.3, 0.3, 2),
+            rng.uniform(0.15, 0.3),
+            rng.uniform(0, 1, 3),
+        )
         for _ in range(4)
     ]
     frames = []
@@ -48,8 +53,10 @@ def load_frames(path, count, height, width):
         raise ExportError(f"cannot read calibration data {path}: {message}") from None
     if not raw:
         raise ExportError(f"calibration data {path} holds no frames")
-    resized = [cv2.resize(_rgb(frame), (width, height), interpolation=cv2.INTER_AREA)
-               for frame in raw]
+    resized = [
+        cv2.resize(_rgb(frame), (width, height), interpolation=cv2.INTER_AREA)
+        for frame in raw
+    ]
     return (np.stack(resized).astype(np.float32) / 255.0).clip(0.0, 1.0)
 
 

@@ -42,13 +42,15 @@ class LiteRTRunner:
             self.default_flags = tuple(flags["config_default"])
             self._runners = {
                 entry["signature"]: _signature_runner(
-                    model_dir / entry["file"], entry["signature"], num_threads)
+                    model_dir / entry["file"], entry["signature"], num_threads
+                )
                 for entry in self.card["models"]
             }
         except (KeyError, TypeError) as error:
             raise ExportError(
                 f"{model_dir / 'model_card.json'}: malformed model card "
-                f"(bad or missing {error})") from None
+                f"(bad or missing {error})"
+            ) from None
         self._check_frame_shape(model_dir)
         self._source_key = None
         self._source_features = None
@@ -60,13 +62,18 @@ class LiteRTRunner:
     def keypoints(self, frames_nhwc):
         """Keypoints of every frame (N, H, W, 3), one interpreter call each."""
         frames = self._frames(frames_nhwc)
-        results = [self._runners["keypoint_detector"](image=frame[None])
-                   for frame in frames]
-        return {key: np.concatenate([r[f"kp_{key}"] for r in results])
-                for key in KEYS if f"kp_{key}" in results[0]}
+        results = [
+            self._runners["keypoint_detector"](image=frame[None]) for frame in frames
+        ]
+        return {
+            key: np.concatenate([r[f"kp_{key}"] for r in results])
+            for key in KEYS
+            if f"kp_{key}" in results[0]
+        }
 
-    def generate(self, source, kp_source, kp_driving, kp_driving_initial=None,
-                 flags=None):
+    def generate(
+        self, source, kp_source, kp_driving, kp_driving_initial=None, flags=None
+    ):
         """Frames (N, H, W, 3) for N driving keypoints; source and its keypoints
         and the initial driving keypoints have batch 1.
 
@@ -79,8 +86,9 @@ class LiteRTRunner:
         if kp_driving_initial is None:
             kp_driving_initial = {key: value[:1] for key, value in kp_driving.items()}
             flags = (0.0, 0.0, 0.0)
-        flags = np.asarray(self.default_flags if flags is None else flags,
-                           np.float32).reshape(3)
+        flags = np.asarray(
+            self.default_flags if flags is None else flags, np.float32
+        ).reshape(3)
         fixed = {"source": source, "normalization_flags": flags}
         fixed.update(_named("kp_source", kp_source, 0))
         fixed.update(_named("kp_driving_initial", kp_driving_initial, 0))
@@ -90,12 +98,15 @@ class LiteRTRunner:
         else:
             runner = self._runners["generator"]
         count = len(kp_driving["value"])
-        frames = [runner(**fixed, **_named("kp_driving", kp_driving, i))["prediction"]
-                  for i in range(count)]
+        frames = [
+            runner(**fixed, **_named("kp_driving", kp_driving, i))["prediction"]
+            for i in range(count)
+        ]
         return np.concatenate(frames)
 
-    def generate_normalized(self, source, kp_source, kp_driving, kp_driving_initial,
-                            normalization):
+    def generate_normalized(
+        self, source, kp_source, kp_driving, kp_driving_initial, normalization
+    ):
         """``fomm_tf.animation.Animator`` form: ``normalization`` holds the
         ``normalize_kp`` keywords, passed to the graph as its flags vector in the
         card's order."""
@@ -128,7 +139,8 @@ class LiteRTRunner:
                     raise ExportError(
                         f"{model_dir}: model_card.json frame_shape "
                         f"{list(self.frame_shape)} does not match {name} input "
-                        f"{key!r} of shape {list(shape)}")
+                        f"{key!r} of shape {list(shape)}"
+                    )
 
     def _frames(self, frames):
         frames = np.asarray(frames, np.float32)
@@ -137,7 +149,8 @@ class LiteRTRunner:
         if frames.shape[1:] != self.frame_shape:
             raise ExportError(
                 f"frames of shape {frames.shape[1:]} do not match the exported "
-                f"frame shape {self.frame_shape}")
+                f"frame shape {self.frame_shape}"
+            )
         return frames
 
 
@@ -167,5 +180,8 @@ def _signature_runner(path, signature, num_threads):
 
 def _named(prefix, kp, index):
     """``{<prefix>_value: (1, K, 2), ...}`` of batch element ``index``."""
-    return {f"{prefix}_{key}": np.asarray(kp[key][index:index + 1], np.float32)
-            for key in KEYS if key in kp}
+    return {
+        f"{prefix}_{key}": np.asarray(kp[key][index : index + 1], np.float32)
+        for key in KEYS
+        if key in kp
+    }

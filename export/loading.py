@@ -10,8 +10,11 @@ def define_model_flags():
     """``--config``, ``--checkpoint``, ``--random_weights`` (shared by the CLIs)."""
     flags.DEFINE_string("config", None, "model config YAML (optional for .keras)")
     flags.DEFINE_string("checkpoint", None, "official .pth.tar or converted .keras")
-    flags.DEFINE_bool("random_weights", False,
-                      "export randomly initialised models of --config (no checkpoint)")
+    flags.DEFINE_bool(
+        "random_weights",
+        False,
+        "export randomly initialised models of --config (no checkpoint)",
+    )
 
 
 def load_models(config_path, checkpoint_path, random_weights=False):

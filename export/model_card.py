@@ -17,10 +17,14 @@ _TENSOR_NOTES = {
     "source": ("NHWC RGB", "[0, 1]", "source image to animate"),
     "prediction": ("NHWC RGB", "[0, 1]", "animated frame"),
     "source_features": (
-        "NHWC", "unbounded", "generator.encode(source); cache per source"
+        "NHWC",
+        "unbounded",
+        "generator.encode(source); cache per source",
     ),
     "normalization_flags": (
-        "vector", "{0, 1}", "float 0/1 flags: " + ", ".join(FLAG_NAMES)
+        "vector",
+        "{0, 1}",
+        "float 0/1 flags: " + ", ".join(FLAG_NAMES),
     ),
 }
 
@@ -31,8 +35,11 @@ def _notes(name):
     if name.endswith("value"):
         return ("(batch, K, xy)", "[-1, 1]", f"{name.removesuffix('_value')} keypoints")
     if name.endswith("jacobian"):
-        return ("(batch, K, 2, 2)", "unbounded",
-                f"{name.removesuffix('_jacobian')} jacobians")
+        return (
+            "(batch, K, 2, 2)",
+            "unbounded",
+            f"{name.removesuffix('_jacobian')} jacobians",
+        )
     return ("", "", "")
 
 
@@ -40,14 +47,16 @@ def _describe(details):
     described = []
     for name, detail in sorted(details.items()):
         layout, value_range, meaning = _notes(name)
-        described.append({
-            "name": name,
-            "shape": [int(d) for d in detail["shape"]],
-            "dtype": detail["dtype"].__name__,
-            "layout": layout,
-            "range": value_range,
-            "meaning": meaning,
-        })
+        described.append(
+            {
+                "name": name,
+                "shape": [int(d) for d in detail["shape"]],
+                "dtype": detail["dtype"].__name__,
+                "layout": layout,
+                "range": value_range,
+                "meaning": meaning,
+            }
+        )
     return described
 
 

@@ -38,7 +38,8 @@ def _broadcast(tensor, batch, name):
     """Batch 1 -> ``batch``; any other mismatch is an error."""
     rows = tf.shape(tensor)[0]
     check = tf.debugging.assert_equal(
-        (rows == 1) | (rows == batch), True,
+        (rows == 1) | (rows == batch),
+        True,
         message=f"{name} batch must be 1 or the number of driving frames",
     )
     with tf.control_dependencies([check]):
@@ -53,8 +54,7 @@ class ServingModule(tf.Module):
         super().__init__(name="fomm_serving")
         # Track only the weights: saving a tracked Keras model would also trace
         # its ``call``, which needs keypoint arguments.
-        self.weights = list(models.kp_detector.weights) + list(
-            models.generator.weights)
+        self.weights = list(models.kp_detector.weights) + list(models.generator.weights)
         self._get_models = lambda: models
         self.spec = spec
 
@@ -71,14 +71,17 @@ class ServingModule(tf.Module):
         _check_images(source, "source")
         _check_images(driving, "driving")
         flags_ok = tf.reduce_all((flags == 0.0) | (flags == 1.0))
-        tf.debugging.assert_equal(flags_ok, True,
-                                  message="normalization_flags must be 0 or 1")
+        tf.debugging.assert_equal(
+            flags_ok, True, message="normalization_flags must be 0 or 1"
+        )
         batch = tf.shape(driving)[0]
         names = [spec.name for spec in self.spec.keypoints("kp_source", None)] + [
-            spec.name for spec in self.spec.keypoints("kp_driving_initial", None)]
+            spec.name for spec in self.spec.keypoints("kp_driving_initial", None)
+        ]
         kp_tensors = [
-            _broadcast(tf.debugging.assert_all_finite(t, f"{n} must be finite"),
-                       batch, n)
+            _broadcast(
+                tf.debugging.assert_all_finite(t, f"{n} must be finite"), batch, n
+            )
             for t, n in zip(kp_tensors, names, strict=True)
         ]
         source = _broadcast(source, batch, "source")
@@ -87,18 +90,26 @@ class ServingModule(tf.Module):
         kp_source = graphs.keypoint_dict(*kp_tensors[:per])
         kp_initial = graphs.keypoint_dict(*kp_tensors[per:])
         kp_driving = graphs.keypoint_dict(*_ordered(detected))
-        frame = graphs.animate_frame(self.models.generator, source, kp_source,
-                                     kp_driving, kp_initial, flags)
+        frame = graphs.animate_frame(
+            self.models.generator, source, kp_source, kp_driving, kp_initial, flags
+        )
         return {"prediction": frame}
 
     def signatures(self):
         spec = self.spec
-        keypoints = tf.function(self.keypoints,
-                                input_signature=[spec.image("images", None)])
-        animate = tf.function(self.animate, input_signature=[
-            spec.image("source", None), spec.image("driving", None),
-            *spec.keypoints("kp_source", None),
-            *spec.keypoints("kp_driving_initial", None), spec.flags()])
+        keypoints = tf.function(
+            self.keypoints, input_signature=[spec.image("images", None)]
+        )
+        animate = tf.function(
+            self.animate,
+            input_signature=[
+                spec.image("source", None),
+                spec.image("driving", None),
+                *spec.keypoints("kp_source", None),
+                *spec.keypoints("kp_driving_initial", None),
+                spec.flags(),
+            ],
+        )
         animate_concrete = animate.get_concrete_function()
         return {
             "keypoints": keypoints.get_concrete_function(),
@@ -129,10 +140,10 @@ def export_saved_model(models, out_dir, model_name="fomm", version=1):
 def define_flags():
     """CLI flags (defined only when run as a script)."""
     define_model_flags()
-    flags.DEFINE_string("out", None,
-                        "parent of the TF Serving --model_base_path")
+    flags.DEFINE_string("out", None, "parent of the TF Serving --model_base_path")
     flags.DEFINE_string("model_name", "fomm", "model name (sub-directory)")
     flags.DEFINE_integer("version", 1, "model version (sub-directory)")
+
 
 def main(argv):
     del argv
@@ -141,10 +152,12 @@ def main(argv):
         if not options.out:
             raise ExportError("--out is required")
         check_writable_parent(Path(options.out) / options.model_name / "1")
-        models, _ = load_models(options.config, options.checkpoint,
-                                options.random_weights)
-        path = export_saved_model(models, options.out, options.model_name,
-                                  options.version)
+        models, _ = load_models(
+            options.config, options.checkpoint, options.random_weights
+        )
+        path = export_saved_model(
+            models, options.out, options.model_name, options.version
+        )
     except (ValueError, OSError) as error:
         sys.exit(f"export.saved_model: error: {one_line(error)}")
     print(path)

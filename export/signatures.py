@@ -50,9 +50,7 @@ def _keypoint_inputs(spec, batch):
 def split_keypoints(spec, tensors):
     """Flat keypoint inputs -> (kp_source, kp_driving, kp_driving_initial) dicts."""
     per = 2 if spec.has_jacobian else 1
-    return [
-        graphs.keypoint_dict(*tensors[i * per:(i + 1) * per]) for i in range(3)
-    ]
+    return [graphs.keypoint_dict(*tensors[i * per : (i + 1) * per]) for i in range(3)]
 
 
 def generator_function(models, spec, batch):
@@ -62,8 +60,11 @@ def generator_function(models, spec, batch):
         frame = graphs.animate_frame(models.generator, source, *kps, flags)
         return {"prediction": frame}
 
-    signature = [spec.image("source", batch), *_keypoint_inputs(spec, batch),
-                 spec.flags()]
+    signature = [
+        spec.image("source", batch),
+        *_keypoint_inputs(spec, batch),
+        spec.flags(),
+    ]
     return tf.function(generator, input_signature=signature)
 
 
@@ -83,6 +84,10 @@ def frame_function(models, spec, batch):
         )
         return {"prediction": frame}
 
-    signature = [spec.image("source", batch), spec.features(batch),
-                 *_keypoint_inputs(spec, batch), spec.flags()]
+    signature = [
+        spec.image("source", batch),
+        spec.features(batch),
+        *_keypoint_inputs(spec, batch),
+        spec.flags(),
+    ]
     return tf.function(frame_generator, input_signature=signature)

@@ -37,23 +37,28 @@ class ExportSpec:
         )
 
     def image(self, name, batch):
-        return tf.TensorSpec((batch, self.height, self.width, self.channels),
-                             tf.float32, name=name)
+        return tf.TensorSpec(
+            (batch, self.height, self.width, self.channels), tf.float32, name=name
+        )
 
     def features(self, batch):
-        return tf.TensorSpec((batch, *self.feature_shape), tf.float32,
-                             name="source_features")
+        return tf.TensorSpec(
+            (batch, *self.feature_shape), tf.float32, name="source_features"
+        )
 
     def keypoints(self, prefix, batch):
         """``<prefix>_value`` (B, K, 2) and, with jacobians, ``<prefix>_jacobian``."""
-        specs = [tf.TensorSpec((batch, self.num_kp, 2), tf.float32,
-                               name=f"{prefix}_value")]
+        specs = [
+            tf.TensorSpec((batch, self.num_kp, 2), tf.float32, name=f"{prefix}_value")
+        ]
         if self.has_jacobian:
-            specs.append(tf.TensorSpec((batch, self.num_kp, 2, 2), tf.float32,
-                                       name=f"{prefix}_jacobian"))
+            specs.append(
+                tf.TensorSpec(
+                    (batch, self.num_kp, 2, 2), tf.float32, name=f"{prefix}_jacobian"
+                )
+            )
         return specs
 
     @staticmethod
     def flags():
-        return tf.TensorSpec((len(FLAG_NAMES),), tf.float32,
-                             name="normalization_flags")
+        return tf.TensorSpec((len(FLAG_NAMES),), tf.float32, name="normalization_flags")

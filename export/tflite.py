@@ -32,7 +32,7 @@ from export.spec import ExportSpec
 INT8_MODES = ("dynamic_int8", "full_int8")
 FLOAT_PARTS = {
     "full_int8": "keypoint detector (whole model), keypoint normalisation, dense "
-                 "motion network, grid-sample gathers, occlusion multiply",
+    "motion network, grid-sample gathers, occlusion multiply",
     "dynamic_int8": "keypoint detector (whole model); activations are float",
 }
 
@@ -56,8 +56,9 @@ def check_request(modes, layout, calibration_frames):
         raise ExportError("full_int8 needs calibration frames (--calibration)")
 
 
-def export_tflite(models, out_dir, modes, layout="split", calibration_frames=None,
-                  weights="unknown"):
+def export_tflite(
+    models, out_dir, modes, layout="split", calibration_frames=None, weights="unknown"
+):
     """Export every mode to ``out_dir/<mode>``; returns ``{mode: directory}``."""
     check_request(modes, layout, calibration_frames)
     out_dir = Path(out_dir)
@@ -77,15 +78,24 @@ def export_tflite(models, out_dir, modes, layout="split", calibration_frames=Non
             for name, function in functions.items():
                 key = (name, file_mode(name, mode))
                 if key not in converted:
-                    content = converter.convert(function, name, key[1],
-                                                samples.get(name))
+                    content = converter.convert(
+                        function, name, key[1], samples.get(name)
+                    )
                     check_builtin_only(content, name)
                     converted[key] = content
                 (staging / f"{name}.tflite").write_bytes(converted[key])
-                entries.append(model_card.tflite_entry(
-                    converted[key], f"{name}.tflite", key[1]))
-            model_card.write_card(staging / "model_card.json", spec, mode, layout,
-                                  entries, weights, FLOAT_PARTS.get(mode, "none"))
+                entries.append(
+                    model_card.tflite_entry(converted[key], f"{name}.tflite", key[1])
+                )
+            model_card.write_card(
+                staging / "model_card.json",
+                spec,
+                mode,
+                layout,
+                entries,
+                weights,
+                FLOAT_PARTS.get(mode, "none"),
+            )
         written[mode] = out_dir / mode
     return written
 
@@ -105,9 +115,11 @@ def define_flags():
     flags.DEFINE_string("out", None, "output directory (one sub-directory per mode)")
     flags.DEFINE_list("modes", ["float32"], f"modes among {', '.join(converter.MODES)}")
     flags.DEFINE_enum("layout", "split", LAYOUTS, "generator in one or two files")
-    flags.DEFINE_string("calibration", None,
-                        "full_int8 calibration: 'synthetic', a video or a folder")
+    flags.DEFINE_string(
+        "calibration", None, "full_int8 calibration: 'synthetic', a video or a folder"
+    )
     flags.DEFINE_integer("calibration_frames", 16, "frames used for calibration")
+
 
 def main(argv):
     del argv
@@ -117,13 +129,16 @@ def main(argv):
             raise ExportError("--out is required")
         check_request(options.modes, options.layout, options.calibration)
         check_writable_parent(Path(options.out) / "x")
-        models, weights = load_models(options.config, options.checkpoint,
-                                      options.random_weights)
+        models, weights = load_models(
+            options.config, options.checkpoint, options.random_weights
+        )
         spec = ExportSpec.from_models(models)
-        calib = calibration_frames_from(options.calibration,
-                                        options.calibration_frames, spec)
-        written = export_tflite(models, options.out, options.modes, options.layout,
-                                calib, weights)
+        calib = calibration_frames_from(
+            options.calibration, options.calibration_frames, spec
+        )
+        written = export_tflite(
+            models, options.out, options.modes, options.layout, calib, weights
+        )
     except (ValueError, OSError) as error:
         sys.exit(f"export.tflite: error: {one_line(error)}")
     for mode, directory in written.items():

@@ -31,8 +31,10 @@ def tensor_metadata(entry):
     """TensorMetadataT from one card tensor entry."""
     tensor = meta.TensorMetadataT()
     tensor.name = entry["name"]
-    tensor.description = (f"{entry['meaning']}; layout {entry['layout']}; "
-                          f"shape {entry['shape']}; range {entry['range']}")
+    tensor.description = (
+        f"{entry['meaning']}; layout {entry['layout']}; "
+        f"shape {entry['shape']}; range {entry['range']}"
+    )
     tensor.content = meta.ContentT()
     tensor.content.contentPropertiesType = meta.ContentProperties.FeatureProperties
     tensor.content.contentProperties = meta.FeaturePropertiesT()
@@ -50,7 +52,8 @@ def metadata_buffer(model_entry, card, input_names, output_names):
     model_meta.description = (
         f"First Order Motion Model, {card['mode']} export. Keypoints: "
         f"{card['keypoint_convention']}. Normalisation flags order: "
-        f"{', '.join(card['normalization_flags']['order'])}.")
+        f"{', '.join(card['normalization_flags']['order'])}."
+    )
     model_meta.version = card["mode"]
     model_meta.minParserVersion = MIN_PARSER_VERSION
     subgraph = meta.SubGraphMetadataT()
@@ -83,8 +86,9 @@ def with_metadata(model_bytes, model_entry, card):
     entry = schema.MetadataT()
     entry.name = METADATA_NAME
     entry.buffer = len(model.buffers) - 1
-    model.metadata = [m for m in (model.metadata or [])
-                      if m.name.decode() != METADATA_NAME] + [entry]
+    model.metadata = [
+        m for m in (model.metadata or []) if m.name.decode() != METADATA_NAME
+    ] + [entry]
     builder = flatbuffers.Builder(1024)
     builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
     return bytes(builder.Output())

@@ -77,6 +77,7 @@ __all__ = [
     "with_align_corners",
 ]
 
+
 class ConfigError(ValueError):
     """A configuration file or mapping that cannot be turned into a FommConfig."""
 
@@ -152,9 +153,7 @@ class DatasetParams:
     frame_shape: tuple[int, int, int] = (256, 256, 3)  # FramesDataset default
     id_sampling: bool = False  # FramesDataset default
     pairs_list: str | None = None  # FramesDataset default
-    augmentation_params: AugmentationParams = field(
-        default_factory=AugmentationParams
-    )
+    augmentation_params: AugmentationParams = field(default_factory=AugmentationParams)
 
 
 # --------------------------------------------------------------------------

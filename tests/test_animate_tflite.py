@@ -100,8 +100,9 @@ def test_tflite_backend_video_equals_keras(inputs, tflite_dir, tmp_path, capsys,
     keras_out = capsys.readouterr().out
     got = written_frames(monkeypatch, "--backend=tflite", f"--tflite_dir={tflite_dir}",
                          *common, f"--result_video={tflite_result}")  # fmt: skip
-    assert capsys.readouterr().out == keras_out.replace(str(keras_result),
-                                                        str(tflite_result))
+    assert capsys.readouterr().out == keras_out.replace(
+        str(keras_result), str(tflite_result)
+    )
     if extra:
         assert f"Best frame: {PLANTED}" in keras_out
     assert got.shape == expected.shape == (5, 256, 256, 3)
@@ -115,10 +116,12 @@ def test_tflite_backend_video_equals_keras(inputs, tflite_dir, tmp_path, capsys,
     assert error.max() <= 5e-3
     assert np.abs(expected[1:] - expected[0]).max() > 0.05  # the frames move
     # The PNG files hold the rounded frames: at most one 8-bit step apart.
-    assert np.array_equal(read_folder(tflite_result), video_io.to_float(
-        video_io.to_uint8(got)))
-    difference = np.abs(video_io.to_uint8(got).astype(int)
-                        - video_io.to_uint8(expected).astype(int))
+    assert np.array_equal(
+        read_folder(tflite_result), video_io.to_float(video_io.to_uint8(got))
+    )
+    difference = np.abs(
+        video_io.to_uint8(got).astype(int) - video_io.to_uint8(expected).astype(int)
+    )
     assert difference.max() <= 1
 
 
@@ -179,8 +182,10 @@ def test_bad_tflite_arguments_give_one_line_errors(inputs, tflite_dir, tmp_path)
               "no such export directory"),
              (["--backend=tflite", f"--tflite_dir={tflite_dir}", f"--config={CONFIG}"],
               "--config does not apply to --backend tflite")]  # fmt: skip
-    cases += [(["--backend=tflite", f"--tflite_dir={directory}"], message)
-              for directory, message in broken_exports(tflite_dir, tmp_path).items()]
+    cases += [
+        (["--backend=tflite", f"--tflite_dir={directory}"], message)
+        for directory, message in broken_exports(tflite_dir, tmp_path).items()
+    ]
     for arguments, message in cases:
         error = run_cli(f"--source_image={source}", f"--driving_video={driving}",
                         f"--result_video={result}", *arguments)  # fmt: skip
@@ -188,4 +193,3 @@ def test_bad_tflite_arguments_give_one_line_errors(inputs, tflite_dir, tmp_path)
         assert error.startswith("error: ") and message in error, (arguments, error)
         assert "\n" not in error
         assert result.read_bytes() == b"an earlier result"
-

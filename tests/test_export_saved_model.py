@@ -19,8 +19,9 @@ SAVED_MODEL_CLI = Path(sys.executable).parent / "saved_model_cli"
 
 @pytest.fixture(scope="module")
 def models():
-    return fomm_tf.load_checkpoint(FIXTURES / "vox_small.yaml",
-                                   FIXTURES / "vox_small.pth.tar")
+    return fomm_tf.load_checkpoint(
+        FIXTURES / "vox_small.yaml", FIXTURES / "vox_small.pth.tar"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +39,8 @@ def _animate_inputs(loaded, source, driving, flags):
     kp_source = loaded.signatures["keypoints"](images=tf.constant(source))
     kp_driving = loaded.signatures["keypoints"](images=tf.constant(driving[:1]))
     return {
-        "source": tf.constant(source), "driving": tf.constant(driving),
+        "source": tf.constant(source),
+        "driving": tf.constant(driving),
         "kp_source_value": kp_source["kp_value"],
         "kp_source_jacobian": kp_source["kp_jacobian"],
         "kp_driving_initial_value": kp_driving["kp_value"],
@@ -51,8 +53,12 @@ def test_layout_and_signatures(exported, loaded):
     assert exported.parts[-2:] == ("fomm", "3")
     assert (exported / "saved_model.pb").is_file()
     assert set(loaded.signatures) == {"keypoints", "animate", "serving_default"}
-    shown = subprocess.run([str(SAVED_MODEL_CLI), "show", "--all", "--dir",
-                            str(exported)], capture_output=True, text=True, check=True)
+    shown = subprocess.run(
+        [str(SAVED_MODEL_CLI), "show", "--all", "--dir", str(exported)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     for name in ("keypoints", "animate", "serving_default"):
         assert f"signature_def['{name}']" in shown.stdout
     assert "inputs['normalization_flags']" in shown.stdout
@@ -67,8 +73,9 @@ def test_keypoints_and_animate_match_keras(models, loaded, reference_io):
     expected, _, kp_driving = keras_frames(models, source, driving, flags)
     detected = loaded.signatures["keypoints"](images=tf.constant(driving))
     np.testing.assert_allclose(detected["kp_value"], kp_driving["value"], atol=1e-4)
-    np.testing.assert_allclose(detected["kp_jacobian"], kp_driving["jacobian"],
-                               atol=1e-4)
+    np.testing.assert_allclose(
+        detected["kp_jacobian"], kp_driving["jacobian"], atol=1e-4
+    )
     inputs = _animate_inputs(loaded, source, driving, flags)
     frames = loaded.signatures["serving_default"](**inputs)["prediction"]
     assert frames.shape == driving.shape
@@ -85,9 +92,10 @@ def test_keypoints_and_animate_match_keras(models, loaded, reference_io):
 )
 def test_bad_requests_fail_with_clear_errors(loaded, reference_io, change, message):
     source = nhwc(reference_io["source"])
-    inputs = _animate_inputs(loaded, source, nhwc(reference_io["driving"])[:2],
-                             (1.0, 1.0, 0.0))
-    (name, value), = change.items()
+    inputs = _animate_inputs(
+        loaded, source, nhwc(reference_io["driving"])[:2], (1.0, 1.0, 0.0)
+    )
+    ((name, value),) = change.items()
     inputs[name] = tf.fill(tf.shape(inputs[name]), value)
     with pytest.raises(tf.errors.InvalidArgumentError, match=message):
         loaded.signatures["animate"](**inputs)
@@ -95,8 +103,9 @@ def test_bad_requests_fail_with_clear_errors(loaded, reference_io, change, messa
 
 def test_batch_mismatch_is_rejected(loaded, reference_io):
     driving = nhwc(reference_io["driving"])
-    inputs = _animate_inputs(loaded, nhwc(reference_io["source"]), driving[:3],
-                             (1.0, 1.0, 0.0))
+    inputs = _animate_inputs(
+        loaded, nhwc(reference_io["source"]), driving[:3], (1.0, 1.0, 0.0)
+    )
     inputs["source"] = tf.constant(driving[:2])
     with pytest.raises(tf.errors.InvalidArgumentError, match="source batch"):
         loaded.signatures["animate"](**inputs)
@@ -107,8 +116,9 @@ def test_batch_mismatch_is_rejected(loaded, reference_io):
 def test_predict_request_for_tf_serving(loaded, reference_io):
     predict_pb2 = pytest.importorskip("tensorflow_serving.apis.predict_pb2")
     source = nhwc(reference_io["source"])
-    inputs = _animate_inputs(loaded, source, nhwc(reference_io["driving"])[:2],
-                             (1.0, 1.0, 0.0))
+    inputs = _animate_inputs(
+        loaded, source, nhwc(reference_io["driving"])[:2], (1.0, 1.0, 0.0)
+    )
     request = predict_pb2.PredictRequest()
     request.model_spec.name = "fomm"
     request.model_spec.signature_name = "animate"

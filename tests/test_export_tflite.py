@@ -33,8 +33,9 @@ def tiny_config():
     model = data["model_params"]
     model["kp_detector_params"].update(num_blocks=3, max_features=32)
     model["generator_params"].update(max_features=32, num_bottleneck_blocks=2)
-    model["generator_params"]["dense_motion_params"].update(num_blocks=3,
-                                                            max_features=32)
+    model["generator_params"]["dense_motion_params"].update(
+        num_blocks=3, max_features=32
+    )
     return config_lib.config_from_dict(data, source="tiny")
 
 
@@ -45,10 +46,11 @@ def keras_frames(models, source, driving, flags):
     initial = {key: value[:1] for key, value in kp_driving.items()}
     predictions = []
     for index in range(len(driving)):
-        current = {key: value[index:index + 1] for key, value in kp_driving.items()}
+        current = {key: value[index : index + 1] for key, value in kp_driving.items()}
         kp_norm = fomm_tf.normalize_kp(kp_source, current, initial, *map(bool, flags))
-        out = models.generator(source, kp_source=kp_source, kp_driving=kp_norm,
-                               training=False)
+        out = models.generator(
+            source, kp_source=kp_source, kp_driving=kp_norm, training=False
+        )
         predictions.append(out["prediction"].numpy())
     numpy = {key: value.numpy() for key, value in kp_driving.items()}
     source_numpy = {key: value.numpy() for key, value in kp_source.items()}
@@ -61,8 +63,9 @@ def psnr(reference, other):
 
 @pytest.fixture(scope="module")
 def fixture_models():
-    return fomm_tf.load_checkpoint(FIXTURES / "vox_small.yaml",
-                                   FIXTURES / "vox_small.pth.tar")
+    return fomm_tf.load_checkpoint(
+        FIXTURES / "vox_small.yaml", FIXTURES / "vox_small.pth.tar"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -83,18 +86,21 @@ def tiny_models():
 def tiny_exports(tiny_models, tmp_path_factory):
     out = tmp_path_factory.mktemp("tiny")
     calibration = frames.synthetic_frames(8, 64, 64, seed=3)
-    return tflite.export_tflite(tiny_models, out, list(converter.MODES),
-                                calibration_frames=calibration)
+    return tflite.export_tflite(
+        tiny_models, out, list(converter.MODES), calibration_frames=calibration
+    )
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("flags", FLAG_SETS)
-def test_float32_matches_keras_on_fixture_weights(fixture_models, fixture_export,
-                                                  reference_io, flags):
+def test_float32_matches_keras_on_fixture_weights(
+    fixture_models, fixture_export, reference_io, flags
+):
     source = nhwc(reference_io["source"])
     driving = nhwc(reference_io["driving"])
-    expected, kp_source, kp_driving = keras_frames(fixture_models, source, driving,
-                                                   flags)
+    expected, kp_source, kp_driving = keras_frames(
+        fixture_models, source, driving, flags
+    )
     runner = LiteRTRunner(fixture_export)
     detected = runner.keypoints(driving)
     for key in ("value", "jacobian"):
@@ -111,20 +117,23 @@ def test_float32_matches_keras_on_fixture_weights(fixture_models, fixture_export
 
 @pytest.mark.slow
 @pytest.mark.parametrize("mode", converter.MODES)
-def test_every_mode_is_builtin_only_and_close_to_keras(tiny_models, tiny_exports,
-                                                       mode):
+def test_every_mode_is_builtin_only_and_close_to_keras(tiny_models, tiny_exports, mode):
     directory = tiny_exports[mode]
     files = sorted(directory.glob("*.tflite"))
     assert [f.name for f in files] == [
-        "frame_generator.tflite", "keypoint_detector.tflite", "source_encoder.tflite"]
+        "frame_generator.tflite",
+        "keypoint_detector.tflite",
+        "source_encoder.tflite",
+    ]
     for path in files:
         assert builtin_check.non_builtin_ops(path.read_bytes()) == []
     runner = LiteRTRunner(directory)
     assert runner.card["mode"] == mode
     test_frames = frames.synthetic_frames(5, 64, 64, seed=11)
     flags = (1.0, 1.0, 1.0)
-    expected, _, kp_driving = keras_frames(tiny_models, test_frames[:1], test_frames,
-                                           flags)
+    expected, _, kp_driving = keras_frames(
+        tiny_models, test_frames[:1], test_frames, flags
+    )
     detected = runner.keypoints(test_frames)
     predicted = runner.animate(test_frames[:1], test_frames, flags)
     kp_error = np.abs(detected["value"] - kp_driving["value"]).max()
@@ -152,10 +161,16 @@ def test_model_card_names_every_tensor(tiny_exports):
     by_file = {entry["file"]: entry for entry in card["models"]}
     frame_inputs = {t["name"]: t for t in by_file["frame_generator.tflite"]["inputs"]}
     assert set(frame_inputs) == {
-        "source", "source_features", "normalization_flags",
-        "kp_source_value", "kp_source_jacobian", "kp_driving_value",
-        "kp_driving_jacobian", "kp_driving_initial_value",
-        "kp_driving_initial_jacobian"}
+        "source",
+        "source_features",
+        "normalization_flags",
+        "kp_source_value",
+        "kp_source_jacobian",
+        "kp_driving_value",
+        "kp_driving_jacobian",
+        "kp_driving_initial_value",
+        "kp_driving_initial_jacobian",
+    }
     assert frame_inputs["source"]["shape"] == [1, 64, 64, 3]
     assert frame_inputs["source"]["range"] == "[0, 1]"
     assert frame_inputs["kp_source_value"]["shape"] == [1, 10, 2]
@@ -224,8 +239,9 @@ def test_checkpoint_config_mismatch_is_a_value_error():
         load_models(CONFIGS / "vox-256.yaml", None)
 
 
-def test_interrupted_export_keeps_the_previous_model(tiny_models, tiny_exports,
-                                                     tmp_path, monkeypatch):
+def test_interrupted_export_keeps_the_previous_model(
+    tiny_models, tiny_exports, tmp_path, monkeypatch
+):
     first = tmp_path / "float32"
     shutil.copytree(tiny_exports["float32"], first)
     before = {p.name: p.read_bytes() for p in first.iterdir()}
@@ -247,13 +263,25 @@ def test_interrupted_export_keeps_the_previous_model(tiny_models, tiny_exports,
 
 def test_cli_prints_one_line_errors(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "export.tflite", "--out", str(tmp_path),
-         "--modes", "float32,int3"],
-        cwd=REPO, capture_output=True, text=True, check=False)
+        [
+            sys.executable,
+            "-m",
+            "export.tflite",
+            "--out",
+            str(tmp_path),
+            "--modes",
+            "float32,int3",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1] == (
         "export.tflite: error: unknown mode 'int3'; choose from float32, float16, "
-        "dynamic_int8, full_int8")
+        "dynamic_int8, full_int8"
+    )
 
 
 @pytest.mark.slow
@@ -266,23 +294,29 @@ def test_full_size_vox256_float32_converts_builtin_and_matches(tmp_path):
     runner = LiteRTRunner(exported)
     test_frames = frames.synthetic_frames(2, 256, 256, seed=2)
     flags = (1.0, 1.0, 1.0)
-    expected, _, kp_driving = keras_frames(models, test_frames[:1], test_frames,
-                                           flags)
+    expected, _, kp_driving = keras_frames(models, test_frames[:1], test_frames, flags)
     detected = runner.keypoints(test_frames)
     np.testing.assert_allclose(detected["value"], kp_driving["value"], atol=1e-4)
-    np.testing.assert_allclose(runner.animate(test_frames[:1], test_frames, flags),
-                               expected, atol=2e-3)
+    np.testing.assert_allclose(
+        runner.animate(test_frames[:1], test_frames, flags), expected, atol=2e-3
+    )
 
 
-def test_runner_takes_prenormalized_keypoints_like_keras_animator(tiny_models,
-                                                                  tiny_exports):
+def test_runner_takes_prenormalized_keypoints_like_keras_animator(
+    tiny_models, tiny_exports
+):
     test_frames = frames.synthetic_frames(3, 64, 64, seed=9)
     flags = (1.0, 1.0, 1.0)
-    expected, kp_source, kp_driving = keras_frames(tiny_models, test_frames[:1],
-                                                   test_frames, flags)
+    expected, kp_source, kp_driving = keras_frames(
+        tiny_models, test_frames[:1], test_frames, flags
+    )
     initial = {key: value[:1] for key, value in kp_driving.items()}
-    kp_norm = {key: value.numpy() for key, value in fomm_tf.normalize_kp(
-        kp_source, kp_driving, initial, True, True, True).items()}
+    kp_norm = {
+        key: value.numpy()
+        for key, value in fomm_tf.normalize_kp(
+            kp_source, kp_driving, initial, True, True, True
+        ).items()
+    }
     runner = LiteRTRunner(tiny_exports["float32"])
     predicted = runner.generate(test_frames[:1], kp_source, kp_norm)
     np.testing.assert_allclose(predicted, expected, atol=2e-3)
