@@ -32,16 +32,13 @@ def keypoint_dict(value, jacobian=None):
 def keypoints(kp_detector, images):
     """Images (B, H, W, 3) in [0, 1] -> ``kp_value`` (B, K, 2), ``kp_jacobian``.
 
-    The hourglass runs quantizable; the soft-argmax head (softmax over every
-    pixel, expected coordinates) runs under ``FLOAT_SCOPE``.
+    The detector's own call under the exported names (it stays float32 in every
+    mode, see ``export.tflite``).
     """
-    x = images if kp_detector.down is None else kp_detector.down(images)
-    feature_map = kp_detector.predictor(x, training=False)
-    with tf.name_scope(FLOAT_SCOPE):
-        heatmap = kp_detector.heatmap(feature_map)  # (B, h, w, K)
-        out = {"kp_value": kp_detector.soft_argmax(heatmap)}
-        if kp_detector.jacobian is not None:
-            out["kp_jacobian"] = kp_detector.weighted_jacobian(feature_map, heatmap)
+    kp = kp_detector(images, training=False)
+    out = {"kp_value": kp["value"]}
+    if "jacobian" in kp:
+        out["kp_jacobian"] = kp["jacobian"]
     return out
 
 
@@ -82,20 +79,7 @@ def frame_from_features(
     with tf.name_scope(FLOAT_SCOPE):
         kp_norm = normalize_with_flags(kp_source, kp_driving, kp_driving_initial, flags)
         if generator.dense_motion_network is not None:
-            features = _warped_features(generator, source, features, kp_source, kp_norm)
+            _, features = generator.moved_features(
+                source, features, kp_source, kp_norm, training=False
+            )
     return generator.decode(features, training=False)
-
-
-def _warped_features(generator, source, features, kp_source, kp_driving):
-    """Features sampled along the dense motion, times the occlusion map."""
-    motion = generator.dense_motion_network(
-        source, kp_driving, kp_source, training=False
-    )
-    features = generator.warp(features, motion["deformation"])
-    if "occlusion_map" in motion:
-        size = (features.shape[1], features.shape[2])
-        occlusion = motion["occlusion_map"]  # (B, h, w, 1)
-        if tuple(occlusion.shape[1:3]) != size:
-            occlusion = tf.image.resize(occlusion, size, method="bilinear")
-        features = features * occlusion
-    return features

@@ -75,14 +75,20 @@ class KerasAnimator:
         return self.models.kp_detector(frames, training=False)
 
     def _forward(self, source, kp_source, kp_driving):
-        """Generator outputs for B driving keypoints; source (batch 1) is tiled."""
+        """Generator outputs for B driving keypoints; the source (batch 1) is
+        encoded once and tiled with its keypoints and features."""
         batch = tf.shape(kp_driving["value"])[0]
-        tiled_source = tf.repeat(source, batch, axis=0)
-        tiled_kp = {
+        generator = self.models.generator
+        features = generator.encode(source, training=False)
+        tiled = {
             key: tf.repeat(value, batch, axis=0) for key, value in kp_source.items()
         }
-        out = self.models.generator(
-            tiled_source, kp_source=tiled_kp, kp_driving=kp_driving, training=False
+        out = generator(
+            tf.repeat(source, batch, axis=0),
+            kp_source=tiled,
+            kp_driving=kp_driving,
+            training=False,
+            source_features=tf.repeat(features, batch, axis=0),
         )
         out.pop("sparse_deformed", None)  # large; the evaluation modes drop it too
         return out

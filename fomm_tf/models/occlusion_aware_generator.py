@@ -112,20 +112,41 @@ class OcclusionAwareGenerator(TracedBuildMixin, keras.Model):
             out = block(out, training=training)
         return tf.sigmoid(self.final(out))
 
-    def call(self, source, kp_source, kp_driving, training=None, debug=False):
-        features = self.encode(source, training=training)
+    def moved_features(
+        self, source, features, kp_source, kp_driving, training=None, debug=False
+    ):
+        """(dense motion dict, source features warped by it times the occlusion
+        map, paper eq. 8)."""
+        motion = self.dense_motion_network(
+            source, kp_driving, kp_source, training=training, debug=debug
+        )
+        features = self.warp(features, motion["deformation"])
+        if "occlusion_map" in motion:
+            occlusion = _resize_to(
+                motion["occlusion_map"], features.shape[1], features.shape[2]
+            )
+            features = features * occlusion
+        return motion, features
+
+    def call(
+        self,
+        source,
+        kp_source,
+        kp_driving,
+        training=None,
+        debug=False,
+        source_features=None,
+    ):
+        """``source_features``: ``encode(source)`` when the caller has it already."""
+        features = source_features
+        if features is None:
+            features = self.encode(source, training=training)
         out = {}
         if self.dense_motion_network is not None:
-            motion = self.dense_motion_network(
-                source, kp_driving, kp_source, training=training, debug=debug
+            motion, features = self.moved_features(
+                source, features, kp_source, kp_driving, training, debug
             )
             out.update(motion)
-            features = self.warp(features, motion["deformation"])
-            if "occlusion_map" in motion:
-                occlusion = _resize_to(
-                    motion["occlusion_map"], features.shape[1], features.shape[2]
-                )
-                features = features * occlusion
             out["deformed"] = self.warp(source, motion["deformation"])
         if debug:
             out["bottleneck_input"] = features
