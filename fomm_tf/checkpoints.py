@@ -42,11 +42,12 @@ def _check_same_model(cfg, saved, path):
         )
 
 
-def _load_converted(cfg, path):
-    saved = read_saved_config(path)
-    cfg = cfg or saved
-    _check_same_model(cfg, saved, path)
-    models = build_models(cfg)
+def _load_converted(cfg, path, align_corners):
+    """A ``.keras`` file; ``cfg`` (None: the stored one) must describe its model."""
+    saved = _saved_config(path)
+    if cfg is not None:
+        _check_same_model(cfg, saved, path)
+    models = build_models(_with_align_corners(cfg or saved, align_corners))
     models.load_weights(path)
     return models
 
@@ -81,13 +82,10 @@ def load_checkpoint(config_path, checkpoint_path, align_corners=None):
     if not os.path.isfile(checkpoint_path):
         raise torch_checkpoint.CheckpointError(f"{checkpoint_path}: no such file")
     cfg = config_lib.load_config(config_path) if config_path is not None else None
-    if cfg is None and not is_converted(checkpoint_path):
-        raise ValueError(f"{checkpoint_path}: an official checkpoint needs --config")
     if is_converted(checkpoint_path):
-        if cfg is None:
-            cfg = _saved_config(checkpoint_path)
-        cfg = _with_align_corners(cfg, align_corners)
-        return _load_converted(cfg, checkpoint_path)
+        return _load_converted(cfg, checkpoint_path, align_corners)
+    if cfg is None:
+        raise ValueError(f"{checkpoint_path}: an official checkpoint needs --config")
     return _load_official(_with_align_corners(cfg, align_corners), checkpoint_path)
 
 

@@ -73,6 +73,13 @@ def test_non_checkpoints_give_clear_errors(fixtures_dir, tmp_path, content):
         fomm_tf.load_checkpoint(fixtures_dir / "vox_small.yaml", path)
 
 
+def test_corrupt_keras_file_gives_a_clear_error(fixtures_dir, tmp_path):
+    path = tmp_path / "broken.keras"
+    path.write_bytes(b"not a zip archive")
+    with pytest.raises(fomm_tf.CheckpointError, match="not a fomm_tf .keras file"):
+        fomm_tf.load_checkpoint(fixtures_dir / "vox_small.yaml", path)
+
+
 def test_converted_file_needs_no_torch_checkpoint(fixtures_dir, tmp_path, reference_io):
     output = convert(
         fixtures_dir / "vox_small.yaml",
