@@ -17,6 +17,7 @@ Everything is a pure function of the seed. CLI::
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import shutil
@@ -29,9 +30,11 @@ import cv2
 import numpy as np
 from absl import app, flags
 
-from fomm_tf import video_io
+from fomm_tf import synthetic_heads, video_io
 
 FORMATS = ("png", "mp4")
+WORLDS = ("ellipses", "heads")
+WORLD_FILE = "world.json"  # the writer's arguments: the dataset is a function of them
 MIN_SIZE = 16
 TEXTURE_SIZE = 64  # texture images of the objects, in canonical coordinates
 EDGE_SOFTNESS = 1.0  # object edge ramp width in pixels (anti-aliasing)
@@ -94,8 +97,13 @@ def write_dataset(
     video_format: str = "png",
     videos_per_id: int = 1,
     test_fraction: float = 0.2,
+    world: str = "ellipses",
 ) -> list[Path]:
     """Write ``num_videos`` clips under ``out`` (train/ and test/); return them.
+
+    ``world``: ``ellipses`` (textured ellipses, this module) or ``heads``
+    (cartoon heads with ground truth, :mod:`fomm_tf.synthetic_heads`). The
+    arguments are recorded in ``out/world.json``.
 
     Identities are split, not clips: the last ``round(test_fraction * ids)``
     identities (at least one when there are two or more) go to test/. The whole
@@ -103,22 +111,25 @@ def write_dataset(
     is either absent/empty (on error) or complete.
     """
     _check_arguments(num_videos, num_frames, size, video_format, videos_per_id)
+    if world not in WORLDS:
+        raise ValueError(f"world must be one of {WORLDS}, got {world!r}")
+    arguments = dict(
+        world=world,
+        num_videos=num_videos,
+        num_frames=num_frames,
+        size=size,
+        seed=seed,
+        videos_per_id=videos_per_id,
+        test_fraction=test_fraction,
+    )
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ValueError(f"{out}: output exists and is not an empty directory")
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
-        written = _write_clips(
-            staging,
-            num_videos,
-            num_frames,
-            size,
-            seed,
-            video_format,
-            videos_per_id,
-            test_fraction,
-        )
+        written = _write_clips(staging, video_format, **arguments)
+        (staging / WORLD_FILE).write_text(json.dumps(arguments, indent=2) + "\n")
         if out.exists():
             out.rmdir()
         os.replace(staging, out)
@@ -155,33 +166,79 @@ def _check_arguments(
         raise ValueError(f"videos_per_id must be >= 1, got {per_id}")
 
 
-def _write_clips(
-    root: Path,
-    num_videos: int,
-    num_frames: int,
-    size: int,
-    seed: int,
-    video_format: str,
-    videos_per_id: int,
-    test_fraction: float,
-) -> list[Path]:
-    """Render and write every clip under ``root``."""
+@dataclass(frozen=True)
+class ClipSpec:
+    """One clip of a dataset: where it goes and what it is a function of."""
+
+    split: str
+    name: str
+    id_seed: np.random.SeedSequence  # the identity's look
+    clip_index: int  # with the identity, the clip's motion
+
+
+def clip_specs(
+    num_videos: int, videos_per_id: int, test_fraction: float, seed: int
+) -> list[ClipSpec]:
+    """Every clip of a dataset in writing order. Identities are split, not
+    clips: the last ``round(test_fraction * ids)`` identities (at least one
+    when there are two or more) are test identities."""
     num_ids = math.ceil(num_videos / videos_per_id)
     num_test = round(test_fraction * num_ids)
     num_test = max(num_test, 1) if num_ids > 1 and test_fraction > 0 else num_test
     id_seeds = np.random.SeedSequence(seed).spawn(num_ids)
-    for split in ("train", "test"):
-        (root / split).mkdir()
-    written = []
+    specs = []
     for index in range(num_videos):
         identity, clip = divmod(index, videos_per_id)
         split = "test" if identity >= num_ids - num_test else "train"
-        id_seed = id_seeds[identity]
-        look_rng = np.random.default_rng(id_seed)  # same look for every clip
-        motion_rng = np.random.default_rng([*id_seed.generate_state(2), clip])
-        frames = render_clip(look_rng, motion_rng, num_frames, size)
         name = f"id{identity:04d}#{clip:02d}"
-        written.append(write_video(frames, root / split / name, video_format))
+        specs.append(ClipSpec(split, name, id_seeds[identity], clip))
+    return specs
+
+
+def read_world(root: str | os.PathLike[str]) -> dict:
+    """The arguments a dataset was written with (its ``world.json``)."""
+    path = Path(root) / WORLD_FILE
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ValueError(
+            f"{path}: not a synthetic dataset's world file ({exc})"
+        ) from exc
+
+
+def render_spec(spec: ClipSpec, num_frames: int, size: int, world: str) -> np.ndarray:
+    """The frames of one clip, (T, S, S, 3) uint8."""
+    if world == "heads":
+        look, clip = synthetic_heads.identity_clip(
+            spec.id_seed, spec.clip_index, num_frames
+        )
+        return synthetic_heads.render_clip(look, clip, size)
+    look_rng = np.random.default_rng(spec.id_seed)  # same look for every clip
+    state = spec.id_seed.generate_state(2)
+    motion_rng = np.random.default_rng([*state, spec.clip_index])
+    return render_clip(look_rng, motion_rng, num_frames, size)
+
+
+def _write_clips(
+    root: Path,
+    video_format: str,
+    *,
+    world: str,
+    num_videos: int,
+    num_frames: int,
+    size: int,
+    seed: int,
+    videos_per_id: int,
+    test_fraction: float,
+) -> list[Path]:
+    """Render and write every clip under ``root``."""
+    for split in ("train", "test"):
+        (root / split).mkdir()
+    written = []
+    for spec in clip_specs(num_videos, videos_per_id, test_fraction, seed):
+        frames = render_spec(spec, num_frames, size, world)
+        target = root / spec.split / spec.name
+        written.append(write_video(frames, target, video_format))
     return written
 
 
@@ -279,6 +336,12 @@ def define_flags() -> None:
     flags.DEFINE_enum("format", "png", list(FORMATS), "PNG frame folders or mp4 files.")
     flags.DEFINE_integer("videos_per_id", 1, "Clips per identity (look).")
     flags.DEFINE_float("test_fraction", 0.2, "Fraction of identities put in test/.")
+    flags.DEFINE_enum(
+        "world",
+        "ellipses",
+        list(WORLDS),
+        "ellipses: textured ellipses; heads: cartoon heads with ground truth.",
+    )
 
 
 def main(argv: list[str]) -> None:
@@ -296,6 +359,7 @@ def main(argv: list[str]) -> None:
             FLAGS.format,
             FLAGS.videos_per_id,
             FLAGS.test_fraction,
+            FLAGS.world,
         )
     except (ValueError, OSError) as exc:
         sys.exit(f"error: {exc}")
