@@ -195,9 +195,11 @@ def clip_specs(
     return specs
 
 
-def read_world(root: str | os.PathLike[str]) -> dict:
-    """The arguments a dataset was written with (its ``world.json``)."""
-    path = Path(root) / WORLD_FILE
+def read_world(path: str | os.PathLike[str]) -> dict:
+    """The arguments a dataset was written with: its ``world.json``, given
+    itself or as the dataset's root folder."""
+    path = Path(path)
+    path = path / WORLD_FILE if path.is_dir() else path
     try:
         return json.loads(path.read_text())
     except (OSError, ValueError) as exc:

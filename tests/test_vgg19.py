@@ -11,6 +11,7 @@ from test_torch_checkpoint import _dict_pickle, _tensor_ops, _write_zip
 
 from fomm_tf import CheckpointError
 from fomm_tf.training import Vgg19Features, build_vgg19, numpy_recipe_weights
+from fomm_tf.training.objectives import perceptual_depth
 from fomm_tf.training.vgg19 import CAFFE_MEAN_RGB, KERAS_LAYER_NAMES, conv_layout
 
 
@@ -64,6 +65,23 @@ def test_slices_have_torchvision_shapes_with_floor_pooling():
     ]
     assert all(float(tf.reduce_min(f)) >= 0.0 for f in features)  # ReLU outputs
     assert not vgg.trainable_variables
+
+
+def test_fewer_slices_are_the_first_slices_of_all():
+    vgg = Vgg19Features()
+    vgg.set_torch_weights(random_state_dict())
+    images = tf.random.stateless_uniform((2, 36, 36, 3), (3, 4))
+    every = vgg(images)
+    first_two = vgg(images, num_slices=2)
+    assert len(first_two) == 2
+    for short, full in zip(first_two, every[:2], strict=True):
+        np.testing.assert_array_equal(short.numpy(), full.numpy())
+
+
+def test_perceptual_depth_stops_at_the_last_weighted_slice():
+    assert perceptual_depth([10, 10, 0, 0, 0]) == 2
+    assert perceptual_depth([0, 0, 1, 0, 0]) == 3
+    assert perceptual_depth([1, 1, 1, 1, 1]) == 5
 
 
 def test_recipe_weights_match_official_vgg_outputs(recipe, fixtures_dir):

@@ -16,6 +16,7 @@ import tensorflow as tf
 from fomm_tf import geometry
 from fomm_tf.models.multi_scale_discriminator import scale_key
 from fomm_tf.training.transform import Transform
+from fomm_tf.training.vgg19 import NUM_SLICES
 
 
 def _detach_kp(kp):
@@ -27,23 +28,32 @@ def _mean_abs(difference):
     return tf.reduce_mean(tf.abs(difference))
 
 
-def perceptual_parts(vgg, pyramid_generated, pyramid_real, scales):
-    """``{(scale_key, slice 1..5): mean|vgg(gen) - vgg(real)|}``, unweighted.
+def perceptual_parts(
+    vgg, pyramid_generated, pyramid_real, scales, num_slices=NUM_SLICES
+):
+    """``{(scale_key, slice 1..num_slices): mean|vgg(gen) - vgg(real)|}``,
+    unweighted.
 
     Official order: scales as listed, slices relu1_1..relu5_1; real features
-    are detached.
+    are detached. Slices past ``num_slices`` (those with weight 0 at the end of
+    the official five) are not computed.
     """
     parts = {}
     for scale in scales:
         key = f"prediction_{scale_key(scale)}"
-        features_generated = vgg(pyramid_generated[key])
-        features_real = vgg(pyramid_real[key])
+        features_generated = vgg(pyramid_generated[key], num_slices=num_slices)
+        features_real = vgg(pyramid_real[key], num_slices=num_slices)
         pairs = zip(features_generated, features_real, strict=True)
         for index, (generated, real) in enumerate(pairs):
             parts[scale_key(scale), index + 1] = _mean_abs(
                 generated - tf.stop_gradient(real)
             )
     return parts
+
+
+def perceptual_depth(weights):
+    """Slices the perceptual loss needs: up to the last non-zero weight."""
+    return max(index + 1 for index, weight in enumerate(weights) if weight != 0)
 
 
 def generator_gan_parts(maps_generated, disc_scales):
@@ -215,7 +225,11 @@ def generator_losses(
     losses = {}
     if sum(weights.perceptual) != 0:
         parts = perceptual_parts(
-            vgg, pyramid_generated, pyramid_real, train_params.scales
+            vgg,
+            pyramid_generated,
+            pyramid_real,
+            train_params.scales,
+            num_slices=perceptual_depth(weights.perceptual),
         )
         record["perceptual_parts"] = parts
         losses["perceptual"] = _weighted_sum(

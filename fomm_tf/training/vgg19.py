@@ -38,6 +38,7 @@ CFG_E = (
 # ``features`` index (exclusive) where the official slice1..slice5 end, i.e. the
 # relu1_1, relu2_1, relu3_1, relu4_1 and relu5_1 outputs.
 SLICE_ENDS = (2, 7, 12, 21, 30)
+NUM_SLICES = len(SLICE_ENDS)
 
 # Keras applications layer names in ``features`` conv order.
 KERAS_LAYER_NAMES = (
@@ -107,11 +108,13 @@ class Vgg19Features(keras.Model):
             self.convs[index].build((None, None, None, in_channels))
         self.built = True
 
-    def call(self, images):
+    def call(self, images, num_slices=NUM_SLICES):
+        """The first ``num_slices`` slice outputs; layers past them are skipped
+        (a perceptual loss on relu1_1 and relu2_1 runs 3 of the 13 convs)."""
         mean = tf.constant(self.mean, images.dtype)
         out = (images - mean) / tf.constant(self.std, images.dtype)
         features = []
-        for index in range(SLICE_ENDS[-1]):
+        for index in range(SLICE_ENDS[num_slices - 1]):
             if index in self.convs:
                 out = self.convs[index](out)  # conv + ReLU: indices index, index+1
             elif index in self.pools:
