@@ -28,7 +28,7 @@ from fomm_tf.synthetic_heads import identity_clip, landmarks, render_clip, retar
 
 TRAIN_CLIPS_FOR_REGRESSION = 100  # training clips the regressor is fitted on
 REGRESSION_FRAME_STRIDE = 4  # every 4th frame of those clips
-RIDGE = 1e-3  # keeps the least-squares fit well posed with collapsed keypoints
+RIDGE = 1e-6  # per sample: keeps the fit well posed when keypoints collapse
 
 
 def world_clips(root, split):
