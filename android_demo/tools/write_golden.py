@@ -31,6 +31,7 @@ from web_demo.reference import (  # noqa: E402
     SAMPLE_SOURCE,
     LiteRTRunner,
     bundled_export,
+    signature_runners,
 )
 
 
@@ -99,10 +100,9 @@ def write_golden(model_dir, out, frames=4):
 
     runner = LiteRTRunner(model_dir, num_threads=1)
     calls = []
-    runner._runners = {  # the runner's per-signature interpreters, recorded
-        name: _Recorder(name, inner, calls, tensors)
-        for name, inner in runner._runners.items()
-    }
+    runners = signature_runners(runner)
+    for name, inner in list(runners.items()):  # record every model call
+        runners[name] = _Recorder(name, inner, calls, tensors)
     animated = runner.animate(source, driving)
     golden = {
         "expected_card": {
