@@ -53,11 +53,12 @@ def server(export_dir):
     httpd.server_close()
 
 
-def drive(mode, url, out_dir, *args, timeout=900):
+def drive(mode, url, out_dir, *args, timeout=900, chromium_args=""):
     """Run tools/drive_page.mjs; returns its result.json."""
     out_dir.mkdir(parents=True, exist_ok=True)
     command = [NODE, str(DRIVER), mode, url, str(out_dir), *map(str, args)]
-    env = {**os.environ, "CHROMIUM_PATH": CHROMIUM}
+    env = {**os.environ, "CHROMIUM_PATH": CHROMIUM,
+           "EXTRA_CHROMIUM_ARGS": chromium_args}  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
                           env=env)  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
@@ -182,6 +183,40 @@ def test_page_rejects_a_mismatched_or_missing_model_card(export_dir, server, tmp
         "[1, 32, 32, 3], the file says [1, 64, 64, 3]"
     )
     assert expected in result["error"], result["error"]
+
+
+@needs_browser
+def test_page_reports_unreadable_files_and_missing_webassembly(server, tmp_path):
+    result = drive("animate", server, tmp_path / "a", SAMPLE_DRIVING, SAMPLE_DRIVING)
+    assert result["status"] == "error"
+    assert result["error"].startswith("driving.mp4: not a readable image"), result
+    result = drive("animate", server, tmp_path / "b", SAMPLE_SOURCE, SAMPLE_SOURCE)
+    assert result["status"] == "error"
+    assert result["error"].startswith(
+        "source.png: not a video this browser can decode"
+    ), result
+    result = drive(
+        "error",
+        server,
+        tmp_path / "c",
+        chromium_args="--js-flags=--jitless",  # no WebAssembly
+    )
+    assert result["status"] == "error"
+    assert result["error"].startswith("this browser has no WebAssembly"), result
+    for text in (result["error"], result["statusText"]):
+        assert "\n" not in text
+
+
+@needs_browser
+def test_webcam_drives_the_bundled_sample_photo(server, tmp_path):
+    """Chromium's fake camera (a moving test pattern) drives the sample photo."""
+    result = drive("webcam", server, tmp_path, 3)
+    assert result["status"] == "done", result
+    assert result["framesDone"] >= 3
+    assert result["statusText"].startswith(
+        f"Stopped after {result['framesDone']} webcam"
+    )
+    assert "frames/s" in result["stats"] and result["saveEnabled"]
 
 
 def drive_export(model_dir, out_dir):

@@ -170,7 +170,7 @@ def main(argv=None):
         if model_dir is None:
             from web_demo.reference import bundled_export
 
-            print("Exporting the bundled model to TFLite (first use only) ...",
+            print("Using the bundled model (exported to TFLite on first use) ...",
                   file=sys.stderr, flush=True)  # fmt: skip
             model_dir = bundled_export()
         server = make_server(model_dir, args.host, args.port, args.verbose)

@@ -302,6 +302,7 @@ async function animateWebcam(animator) {
       const prediction = await animator.frame(tensor, flagsFromUi());
       app.results.push(showTensor(result, prediction));
       count += 1;
+      demo.framesDone = count;
       showStats(animator, count, 0, started);
       await new Promise((resolve) => requestAnimationFrame(resolve));
     }

@@ -5,7 +5,9 @@
 //   node drive_page.mjs animate URL OUT_DIR SOURCE_IMAGE DRIVING_VIDEO
 //   node drive_page.mjs error   URL OUT_DIR
 //   node drive_page.mjs bench   URL OUT_DIR RUNS
+//   node drive_page.mjs webcam  URL OUT_DIR FRAMES   (Chromium's fake camera)
 //
+// EXTRA_CHROMIUM_ARGS (space-separated) adds browser flags.
 // Writes OUT_DIR/result.json (and for animate page.png, result.webm); exit 0.
 import {mkdirSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
@@ -22,7 +24,9 @@ const browser = await chromium.launch({
   headless: true,
   args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
     '--disable-component-update', '--disable-sync', '--no-first-run',
-    '--autoplay-policy=no-user-gesture-required'],
+    '--autoplay-policy=no-user-gesture-required',
+    '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
+    ...(process.env.EXTRA_CHROMIUM_ARGS || '').split(' ').filter(Boolean)],
 });
 const log = [];
 const result = {mode};
@@ -76,6 +80,23 @@ try {
       await file.saveAs(join(outDir, 'result.webm'));
       result.savedName = file.suggestedFilename();
     }
+  } else if (mode === 'webcam' && result.status === 'ready') {
+    await page.click('#sample');
+    await page.waitForFunction(
+        () => document.getElementById('status').textContent.startsWith('Bundled sample'));
+    await page.click('#webcam');
+    await page.waitForFunction((n) => window.fommDemo.framesDone >= n ||
+        window.fommDemo.status === 'error', Number(rest[0] || 3), {timeout: TIMEOUT});
+    await page.click('#stop');
+    await page.waitForFunction(
+        () => ['done', 'error'].includes(window.fommDemo.status), null, {timeout: TIMEOUT});
+    Object.assign(result, await page.evaluate(() => ({
+      status: window.fommDemo.status, error: window.fommDemo.error,
+      framesDone: window.fommDemo.framesDone,
+      stats: document.getElementById('stats').textContent,
+      statusText: document.getElementById('status').textContent,
+      saveEnabled: !document.getElementById('save').disabled})));
+    await page.screenshot({path: join(outDir, 'page.png'), fullPage: true});
   } else if (mode === 'bench' && result.status === 'ready') {
     result.bench = await page.evaluate((runs) => window.fommBenchmark(runs),
         Number(rest[0] || 10));
