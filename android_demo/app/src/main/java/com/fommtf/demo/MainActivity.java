@@ -49,7 +49,7 @@ public class MainActivity extends AppCompatActivity {
   private Animator animator;
   private final Map<String, ModelRunner> runners = new HashMap<>();
   private volatile boolean stop;
-  private boolean hasSource;
+  private volatile boolean hasSource;
   private ProcessCameraProvider cameraProvider;
   private TextView status;
   private TextView fps;
