@@ -196,6 +196,7 @@ function waitFor(target, ok, bad = 'error') {
 
 async function openVideoFile(file) {
   const video = $('driving-video');
+  if (video.src.startsWith('blob:')) URL.revokeObjectURL(video.src);
   video.src = URL.createObjectURL(file);
   try {
     if (video.readyState < 2) await waitFor(video, 'loadeddata');
