@@ -205,6 +205,7 @@ async function openVideoFile(file) {
         `${file.name}: not a video this browser can decode` +
         `${error && error.message ? ` (${error.message})` : ''}`);
   }
+  trackPresentedFrames(video);
   let timing = mp4VideoTiming(await file.arrayBuffer());
   let note = '';
   if (!timing) {
@@ -215,11 +216,37 @@ async function openVideoFile(file) {
   return {video, ...timing, note};
 }
 
-async function seek(video, time) {
-  if (Math.abs(video.currentTime - time) < 1e-6) return;
-  const seeked = waitFor(video, 'seeked');
-  video.currentTime = time;
-  await seeked;
+// Keeps video.presentedTime = media time of the frame the element presents
+// (requestVideoFrameCallback), to know when a seek has really landed.
+function trackPresentedFrames(video) {
+  if (video.tracking || !('requestVideoFrameCallback' in video)) return;
+  video.tracking = true;
+  const step = (now, meta) => {
+    video.presentedTime = meta.mediaTime;
+    video.requestVideoFrameCallback(step);
+  };
+  video.requestVideoFrameCallback(step);
+}
+
+// Seek to frame `index` and wait until the element presents it: 'seeked' can
+// fire before the new frame reaches the compositor, and drawImage would then
+// copy the previous frame.
+async function showFrame(video, index, fps) {
+  const time = (index + 0.5) / fps;
+  if (Math.abs(video.currentTime - time) > 1e-6) {
+    const seeked = waitFor(video, 'seeked');
+    video.currentTime = time;
+    await seeked;
+  }
+  if (!video.tracking) return;
+  const deadline = performance.now() + 5000;
+  while (!(Math.abs(video.presentedTime - index / fps) < 0.5 / fps) &&
+         performance.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  if (performance.now() >= deadline) {
+    console.warn(`frame ${index}: presented media time ${video.presentedTime}`);
+  }
 }
 
 // ---------------------------------------------------------------- app
@@ -267,7 +294,7 @@ async function animateFile(animator, record) {
   app.resultFps = fps;
   const started = performance.now();
   for (let i = 0; i < frameCount && !stopRequested; i++) {
-    await seek(video, (i + 0.5) / fps);
+    await showFrame(video, i, fps);
     const tensor = drawFrame(driving, video, video.videoWidth, video.videoHeight);
     const prediction = await animator.frame(tensor, flags);
     app.results.push(showTensor(result, prediction));
