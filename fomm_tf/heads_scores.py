@@ -57,25 +57,38 @@ def frames_of(look, clip, size):
 
 def reconstruction_scores(models, clips):
     """(model L1, no-motion L1) over every frame of every clip."""
+    scores = reconstruction_details(models, clips)
+    return scores["model"], scores["no_motion"]
+
+
+def reconstruction_details(models, clips):
+    """Reconstruction L1 of the model, of the source warped by its dense flow
+    alone (the generator's ``deformed``: motion without re-drawing) and of the
+    no-motion prediction, over every frame of every clip."""
     size = models.config.dataset_params.frame_shape[0]
-    model, baseline = [], []
+    errors = {"model": [], "warped_source": [], "no_motion": []}
     for _, look, clip in clips:
         frames = frames_of(look, clip, size)
         kp_driving = models.kp_detector(frames, training=False)
         kp_source = {key: value[:1] for key, value in kp_driving.items()}
-        predicted = _generate(models, frames[0], kp_source, kp_driving)
-        model.append(np.abs(predicted - frames).mean())
-        baseline.append(np.abs(frames[:1] - frames).mean())
-    return float(np.mean(model)), float(np.mean(baseline))
+        out = _generate(models, frames[0], kp_source, kp_driving)
+        errors["model"].append(np.abs(out["prediction"] - frames).mean())
+        errors["no_motion"].append(np.abs(frames[:1] - frames).mean())
+        if "deformed" in out:
+            errors["warped_source"].append(np.abs(out["deformed"] - frames).mean())
+    return {name: float(np.mean(values)) for name, values in errors.items() if values}
 
 
 def cross_identity_pairs(clips):
-    """Each clip with the next clip (cyclically) of another identity."""
+    """Each clip with a clip of another identity: an identity's n-th clip is
+    driven by the n-th clip of other identities that follows it (cyclically),
+    so every clip drives once when identities have equally many clips."""
     pairs = []
     for index, (identity, look, clip) in enumerate(clips):
+        rank = sum(1 for other in clips[:index] if other[0] == identity)
         following = clips[index + 1 :] + clips[:index]
-        driver = next(c for c in following if c[0] != identity)
-        pairs.append(((look, clip), driver[1:]))
+        drivers = [other for other in following if other[0] != identity]
+        pairs.append(((look, clip), drivers[rank % len(drivers)][1:]))
     return pairs
 
 
@@ -98,7 +111,7 @@ def animation_scores(models, clips):
             use_relative_jacobian=True,
             adapt_movement_scale=False,
         )
-        predicted = _generate(models, source, kp_source, kp_norm)
+        predicted = _generate(models, source, kp_source, kp_norm)["prediction"]
         model.append(np.abs(predicted - truth).mean())
         baseline.append(np.abs(source[None] - truth).mean())
     return float(np.mean(model)), float(np.mean(baseline))
@@ -153,7 +166,8 @@ def _repeat(kp, count):
 
 
 def _generate(models, source, kp_source, kp_driving):
-    """Predictions for every driving keypoint set, (T, H, W, 3) numpy."""
+    """Generator outputs for every driving keypoint set, as numpy
+    (``prediction``: (T, H, W, 3))."""
     count = kp_driving["value"].shape[0]
     if kp_source["value"].shape[0] != count:
         kp_source = _repeat(kp_source, count)
@@ -161,4 +175,4 @@ def _generate(models, source, kp_source, kp_driving):
     out = models.generator(
         sources, kp_source=kp_source, kp_driving=kp_driving, training=False
     )
-    return out["prediction"].numpy()
+    return {key: value.numpy() for key, value in out.items()}

@@ -77,14 +77,16 @@ def run(spec, workdir):
     )
     trained = load_checkpoint(None, os.path.join(log_dir, "models.keras"))
     clips = heads_scores.world_clips(root, "test")
-    model_l1, baseline_l1 = heads_scores.reconstruction_scores(trained, clips)
+    scores = heads_scores.reconstruction_details(trained, clips)
     return {
         "steps": spec.epochs * max(1, spec.steps // spec.epochs),
         "seed": spec.seed,
         "held_out_clips": len(clips),
-        "reconstruction_l1": model_l1,
-        "no_motion_l1": baseline_l1,
-        "ratio": model_l1 / baseline_l1,
+        "reconstruction_l1": scores["model"],
+        "warped_source_l1": scores["warped_source"],
+        "no_motion_l1": scores["no_motion"],
+        "ratio": scores["model"] / scores["no_motion"],
+        "warped_source_ratio": scores["warped_source"] / scores["no_motion"],
     }
 
 

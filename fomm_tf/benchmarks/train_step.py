@@ -29,6 +29,7 @@ from fomm_tf.synthetic import write_dataset
 from fomm_tf.training.objectives import perceptual_depth, perceptual_parts
 from fomm_tf.training.session import VGG_RECIPE, build_trainer
 from fomm_tf.training.transform import Transform
+from fomm_tf.training.vgg19 import NUM_SLICES
 
 FLAGS = flags.FLAGS
 
@@ -109,10 +110,10 @@ def part_timers(trainer, batch):
         out = generator(source, kp_source, kp_driving, training=True)
         return tf.reduce_mean(out["prediction"])
 
-    def perceptual():
+    def perceptual(num_slices):
         parts = perceptual_parts(
             trainer.vgg, trainer.pyramid(prediction), trainer.pyramid(driving),
-            cfg.scales, perceptual_depth(cfg.loss_weights.perceptual),
+            cfg.scales, num_slices,
         )  # fmt: skip
         return tf.add_n(list(parts.values()))
 
@@ -131,7 +132,13 @@ def part_timers(trainer, batch):
         "equivariance pass": (equivariance, detector.trainable_variables),
     }
     if trainer.vgg is not None:
-        timers["perceptual pyramid"] = (perceptual, [prediction])
+        depth = perceptual_depth(cfg.loss_weights.perceptual)
+        timers["perceptual pyramid"] = (lambda: perceptual(depth), [prediction])
+        if depth < NUM_SLICES:  # what a step cost before the unused slices went
+            timers["  (all 5 VGG slices, as before)"] = (
+                lambda: perceptual(NUM_SLICES),
+                [prediction],
+            )
     return {name: forward_backward(*spec) for name, spec in timers.items()}
 
 
