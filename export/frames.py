@@ -6,7 +6,7 @@ import cv2
 import imageio.v3 as iio
 import numpy as np
 
-from export.errors import ExportError
+from fomm_tf.errors import ExportError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
 

@@ -12,11 +12,10 @@ by the driving video with the config's ``normalization_params``; writes
 ``<result_dir>/animation/png/<driving>-<source>.png`` and the visualisation video.
 """
 
-import sys
-
 from absl import app, flags
 
 from fomm_tf import animation, evaluation
+from fomm_tf.cli import errors_as_exit, no_arguments
 from fomm_tf.dataset_flags import define_dataset_flags, models_and_dataset_root
 
 FLAGS = flags.FLAGS
@@ -43,9 +42,8 @@ def define_flags(flag_values=flags.FLAGS):
 
 
 def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    try:
+    no_arguments(argv)
+    with errors_as_exit():
         models, root = models_and_dataset_root(FLAGS)
         pairs_list = FLAGS.pairs_list or models.config.dataset_params.pairs_list
         if pairs_list == "random":
@@ -59,8 +57,6 @@ def main(argv):
             FLAGS.num_pairs,
             FLAGS.batch_size,
         )
-    except (ValueError, OSError) as error:
-        sys.exit(f"error: {animation.one_line(error)}")
     evaluation.print_results(results, "Animation (L1 to driving)")
 
 

@@ -9,11 +9,10 @@ keypoints); prints per-video and mean L1 in [0, 1] pixel units and writes
 ``<result_dir>/reconstruction/<video>.mp4`` (visualisation) and ``metrics.json``.
 """
 
-import sys
-
 from absl import app, flags
 
 from fomm_tf import animation, evaluation
+from fomm_tf.cli import errors_as_exit, no_arguments
 from fomm_tf.dataset_flags import define_dataset_flags, models_and_dataset_root
 
 FLAGS = flags.FLAGS
@@ -33,9 +32,8 @@ def define_flags(flag_values=flags.FLAGS):
 
 
 def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    try:
+    no_arguments(argv)
+    with errors_as_exit():
         models, root = models_and_dataset_root(FLAGS)
         results = evaluation.reconstruct_dataset(
             animation.KerasAnimator(models),
@@ -45,8 +43,6 @@ def main(argv):
             FLAGS.num_videos,
             FLAGS.batch_size,
         )
-    except (ValueError, OSError) as error:
-        sys.exit(f"error: {animation.one_line(error)}")
     evaluation.print_results(results, "Reconstruction loss")
 
 

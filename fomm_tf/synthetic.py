@@ -30,6 +30,7 @@ import numpy as np
 from absl import app, flags
 
 from fomm_tf import video_io
+from fomm_tf.cli import errors_as_exit
 
 FORMATS = ("png", "mp4")
 MIN_SIZE = 16
@@ -286,7 +287,7 @@ def main(argv: list[str]) -> None:
     del argv
     if FLAGS.out is None:
         sys.exit("error: --out is required")
-    try:
+    with errors_as_exit():
         written = write_dataset(
             FLAGS.out,
             FLAGS.num_videos,
@@ -297,8 +298,6 @@ def main(argv: list[str]) -> None:
             FLAGS.videos_per_id,
             FLAGS.test_fraction,
         )
-    except (ValueError, OSError) as exc:
-        sys.exit(f"error: {exc}")
     print(f"wrote {len(written)} videos to {FLAGS.out}")
 
 

@@ -19,6 +19,8 @@ import cv2
 import imageio_ffmpeg
 import numpy as np
 
+from fomm_tf.errors import MediaError
+
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".m4v", ".webm", ".gif")
 DEFAULT_FOLDER_FPS = 25.0
@@ -28,10 +30,6 @@ _DEFAULT_CODEC = ("libx264", "yuv420p")
 # more than this many seconds (and this fraction) is reported as truncated.
 _TRUNCATION_SECONDS = 1.0
 _TRUNCATION_FRACTION = 0.1
-
-
-class MediaError(ValueError):
-    """An image or video that cannot be read or written."""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -25,6 +25,7 @@ import imageio.v3 as iio
 import numpy as np
 
 from fomm_tf import video_io
+from fomm_tf.errors import VideoReadError, one_line
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 MOVIE_SUFFIXES = (".mp4", ".mov")
@@ -33,10 +34,6 @@ VIDEO_SUFFIXES = IMAGE_SUFFIXES + MOVIE_SUFFIXES + GIF_SUFFIXES
 SPLITS = ("train", "test")
 TEST_FRACTION = 0.2  # official train_test_split(test_size=0.2)
 SPLIT_SEED = 0  # official train_test_split(random_state=0)
-
-
-class VideoReadError(video_io.MediaError):
-    """A video that cannot be read; the message starts with its path."""
 
 
 def list_videos(root: str | os.PathLike[str], split: str) -> list[Path]:
@@ -110,7 +107,7 @@ def _as_read_error(path: Path) -> Iterator[None]:
     except video_io.MediaError as exc:  # its message already names the file
         raise VideoReadError(str(exc)) from exc
     except Exception as exc:  # any decoder failure means "unreadable"
-        raise VideoReadError(f"{path}: {_one_line(exc)}") from exc
+        raise VideoReadError(f"{path}: {type(exc).__name__}: {one_line(exc)}") from exc
 
 
 def _video_entries(folder: Path) -> list[Path]:
@@ -186,9 +183,3 @@ def _read_gif(path: Path) -> np.ndarray:
     if video.ndim != 4 or video.shape[0] == 0:
         raise VideoReadError(f"{path}: no decodable frames")
     return video[..., :3].astype(np.uint8)
-
-
-def _one_line(exc: Exception) -> str:
-    """An exception as one line: its type and collapsed message."""
-    message = " ".join(str(exc).split())
-    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
