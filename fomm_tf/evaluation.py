@@ -1,7 +1,8 @@
 """Dataset evaluation of the official ``run.py``: reconstruction and animation modes.
 
-Test videos are the entries of ``<dataset_root>/test``: folders of frames,
-video files (.mp4, .gif, ...) or png/jpg strips of square frames side by side,
+Test videos are the test split of the dataset, by the rule training uses
+(``video_io.list_videos``): folders of frames, video files (.mp4, .gif, ...)
+or png/jpg strips of square frames side by side,
 as the official ``FramesDataset`` reads them; frames are resized to the
 config's frame shape when they differ. Each evaluated pair writes, like the
 official code, a png strip of the predictions to ``<result_dir>/<mode>/png/`` and
@@ -39,22 +40,13 @@ class VideoResult:
 
 
 def list_test_videos(dataset_root):
-    """The test videos of a dataset, sorted (``<dataset_root>/test/*``)."""
-    folder = os.path.join(os.fspath(dataset_root), "test")
-    if not os.path.isdir(folder):
-        raise video_io.MediaError(f"{folder}: no such test directory")
-    suffixes = video_io.VIDEO_SUFFIXES + video_io.IMAGE_SUFFIXES
-    names = sorted(
-        name
-        for name in os.listdir(folder)
-        if not name.startswith(".")
-        and (
-            os.path.isdir(os.path.join(folder, name)) or name.lower().endswith(suffixes)
-        )
-    )
-    if not names:
-        raise video_io.MediaError(f"{folder}: holds no test videos")
-    return [os.path.join(folder, name) for name in names]
+    """The test videos of a dataset, sorted: the test split of training's rule
+    (``video_io.list_videos``: ``<dataset_root>/test/*``, or the 80/20 split of a
+    root without ``train/`` and ``test/``)."""
+    videos = video_io.list_videos(dataset_root, "test")
+    if not videos:
+        raise video_io.MediaError(f"{dataset_root}: holds no test videos")
+    return [os.fspath(video) for video in videos]
 
 
 def video_name(path):
