@@ -8,11 +8,10 @@ Library modules (imported by tests and CLIs):
 - ``export.saved_model``: TF Serving SavedModel (``python -m export.saved_model``).
 - ``export.builtin_check``: fails on Flex / custom ops
   (``python -m export.builtin_check``).
-- ``export.litert_runner``: animation through ``ai_edge_litert`` only.
 - ``export.benchmark``: latency, size, GFLOP/s and error table
   (``python -m export.benchmark``).
 """
 
-from export.errors import ExportError
+from fomm_tf.errors import ExportError
 
 __all__ = ["ExportError"]

@@ -15,7 +15,6 @@ synthetic smooth-blob frames (max abs, mean abs, PSNR in dB).
 import json
 import os
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -28,9 +27,10 @@ from tensorflow.python.framework.convert_to_constants import (
 )
 
 from export import converter, frames, graphs, tflite
-from export.litert_runner import LiteRTRunner
-from export.loading import define_model_flags, load_models, one_line
+from export.loading import define_model_flags, load_models
 from export.spec import ExportSpec
+from fomm_tf.cli import errors_as_exit
+from fomm_tf.inference.litert_runner import LiteRTRunner
 
 
 def median_ms(step, warmup, repeats):
@@ -64,7 +64,7 @@ def keras_step(models, source, flags):
         kp_driving = graphs.keypoint_dict(
             *_ordered(graphs.keypoints(models.kp_detector, driving))
         )
-        return graphs.animate_frame(
+        return graphs.prediction(
             models.generator, source, kp_source, kp_driving, kp_initial, flags
         )
 
@@ -214,7 +214,7 @@ def main(argv):
     options = flags.FLAGS
     tf.config.threading.set_intra_op_parallelism_threads(options.threads)
     tf.config.threading.set_inter_op_parallelism_threads(1)
-    try:
+    with errors_as_exit("export.benchmark"):
         config = options.config or "configs/vox-256.yaml"
         random = options.random_weights or not options.checkpoint
         models, weights = load_models(config, options.checkpoint, random)
@@ -224,8 +224,6 @@ def main(argv):
         with open(tmp, "w") as handle:
             json.dump(result, handle, indent=2)
         os.replace(tmp, options.json)
-    except (ValueError, OSError) as error:
-        sys.exit(f"export.benchmark: error: {one_line(error)}")
     print(table(result))
 
 

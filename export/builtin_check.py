@@ -10,7 +10,7 @@ from absl import app
 from ai_edge_litert import schema_py_generated as schema
 from ai_edge_litert.tools import flatbuffer_utils
 
-from export.errors import ExportError
+from fomm_tf.errors import ExportError
 
 _OP_NAMES = {
     code: name

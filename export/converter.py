@@ -6,7 +6,7 @@ Modes:
 - ``float16``: weights stored as float16, dequantized at load (XNNPACK runs fp32).
 - ``dynamic_int8``: int8 weights, activations quantized on the fly per op.
 - ``full_int8``: int8 weights and activations from a calibration pass over
-  representative inputs; every op under ``graphs.FLOAT_SCOPE`` (keypoint
+  representative inputs; every op under ``FLOAT_SCOPE`` (keypoint
   soft-argmax head, keypoint normalisation, dense motion, grid-sample gathers,
   occlusion) stays float32, because 8-bit sampling coordinates would move
   pixels by whole grid steps. Inputs and outputs stay float32.
@@ -29,8 +29,8 @@ from tensorflow.python.framework.convert_to_constants import (
     convert_variables_to_constants_v2,
 )
 
-from export.errors import ExportError
-from export.graphs import FLOAT_SCOPE
+from fomm_tf.errors import ExportError
+from fomm_tf.inference.frame import FLOAT_SCOPE
 
 MODES = ("float32", "float16", "dynamic_int8", "full_int8")
 

@@ -6,7 +6,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from export.errors import ExportError
+from fomm_tf.errors import ExportError
 
 
 def check_writable_parent(path):

@@ -1,14 +1,13 @@
-"""Representative frames: synthetic smooth blobs or frames read from user data."""
+"""Representative frames: synthetic smooth blobs or frames read from user data
+(through ``fomm_tf.video_io``, the one media module)."""
 
+import itertools
 from pathlib import Path
 
-import cv2
-import imageio.v3 as iio
 import numpy as np
 
-from export.errors import ExportError
-
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
+from fomm_tf import video_io
+from fomm_tf.errors import ExportError, one_line
 
 
 def synthetic_frames(count, height, width, seed=0):
@@ -47,34 +46,11 @@ def load_frames(path, count, height, width):
     if not path.exists():
         raise ExportError(f"calibration data {path} does not exist")
     try:
-        raw = _read(path, count)
+        raw = list(itertools.islice(video_io.iter_frames(path), count))
     except (OSError, ValueError, RuntimeError) as error:
-        message = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise ExportError(f"cannot read calibration data {path}: {message}") from None
+        raise ExportError(
+            f"cannot read calibration data {path}: {one_line(error)}"
+        ) from None
     if not raw:
         raise ExportError(f"calibration data {path} holds no frames")
-    resized = [
-        cv2.resize(_rgb(frame), (width, height), interpolation=cv2.INTER_AREA)
-        for frame in raw
-    ]
-    return (np.stack(resized).astype(np.float32) / 255.0).clip(0.0, 1.0)
-
-
-def _read(path, count):
-    if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-        return [iio.imread(p) for p in files[:count]]
-    frames = []
-    for frame in iio.imiter(path):
-        frames.append(frame)
-        if len(frames) == count:
-            break
-    return frames
-
-
-def _rgb(frame):
-    """uint8 (H, W, 3) from gray, RGB or RGBA."""
-    frame = np.asarray(frame)
-    if frame.ndim == 2:
-        frame = np.repeat(frame[..., None], 3, axis=-1)
-    return frame[..., :3].astype(np.uint8)
+    return np.stack([video_io.fit_frame(frame, (height, width)) for frame in raw])

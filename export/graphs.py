@@ -1,24 +1,16 @@
 """The exported computations as tensor functions of the Keras models.
 
 Both exporters (TFLite and SavedModel) build their signatures from these, so the
-phone and the server run the same graph as ``fomm_tf``'s Keras models.
+phone and the server run the per-frame composition of ``fomm_tf``
+(``fomm_tf.inference.frame.animate_frame``), keypoint normalisation included.
 
 Keypoint normalisation flags are a float tensor ``(3,)`` of 0/1 values, ordered
 as ``FLAG_NAMES`` (the official ``normalize_kp`` arguments). They are graph
 inputs, not constants, so one exported file serves every ``animate_params``
-setting; ``tf.where`` selects between the variants, so a flag that is off never
-lets a NaN of the other branch (for example a degenerate hull) through.
-
-Ops on the warping path run under the name scope ``FLOAT_SCOPE``; the full-int8
-exporter keeps every op of that scope in float.
+setting.
 """
 
-import tensorflow as tf
-
-import fomm_tf
-
-FLAG_NAMES = ("use_relative_movement", "use_relative_jacobian", "adapt_movement_scale")
-FLOAT_SCOPE = "float_path"
+from fomm_tf.inference.frame import animate_frame
 
 
 def keypoint_dict(value, jacobian=None):
@@ -42,44 +34,16 @@ def keypoints(kp_detector, images):
     return out
 
 
-def normalize_with_flags(kp_source, kp_driving, kp_driving_initial, flags):
-    """``fomm_tf.normalize_kp`` with its three switches taken from ``flags`` (3,)."""
-    use_relative, use_jacobian, adapt_scale = tf.unstack(flags > 0.5)
-    plain = fomm_tf.normalize_kp(
-        kp_source, kp_driving, kp_driving_initial, True, True, False
-    )
-    adapted = fomm_tf.normalize_kp(
-        kp_source, kp_driving, kp_driving_initial, True, True, True
-    )
-    value = tf.where(adapt_scale, adapted["value"], plain["value"])
-    out = {"value": tf.where(use_relative, value, kp_driving["value"])}
-    if "jacobian" in kp_driving:
-        out["jacobian"] = tf.where(
-            use_relative & use_jacobian, plain["jacobian"], kp_driving["jacobian"]
-        )
-    return out
-
-
-def animate_frame(generator, source, kp_source, kp_driving, kp_driving_initial, flags):
-    """One animated frame (B, H, W, 3): normalise the keypoints, run the generator."""
-    features = generator.encode(source, training=False)
-    return frame_from_features(
-        generator, source, features, kp_source, kp_driving, kp_driving_initial, flags
-    )
-
-
-def frame_from_features(
-    generator, source, features, kp_source, kp_driving, kp_driving_initial, flags
-):
-    """The per-frame part of the generator given the cached ``encode(source)``.
-
-    Same composition as ``OcclusionAwareGenerator.call``: dense motion, warp the
-    features, multiply by the occlusion map (paper eq. 8), decode.
-    """
-    with tf.name_scope(FLOAT_SCOPE):
-        kp_norm = normalize_with_flags(kp_source, kp_driving, kp_driving_initial, flags)
-        if generator.dense_motion_network is not None:
-            _, features = generator.moved_features(
-                source, features, kp_source, kp_norm, training=False
-            )
-    return generator.decode(features, training=False)
+def prediction(
+    generator, source, kp_source, kp_driving, kp_driving_initial, flags,
+    source_features=None,
+):  # fmt: skip
+    """One animated frame (B, H, W, 3); ``source_features``: the cached
+    ``generator.encode(source)`` (encoded here when not given)."""
+    if source_features is None:
+        source_features = generator.encode(source, training=False)
+    out = animate_frame(
+        generator, source, source_features, kp_source, kp_driving,
+        kp_driving_initial, flags,
+    )  # fmt: skip
+    return out["prediction"]

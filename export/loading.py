@@ -3,7 +3,7 @@
 from absl import flags
 
 import fomm_tf
-from export.errors import ExportError
+from fomm_tf.errors import ExportError
 
 
 def define_model_flags():
@@ -27,9 +27,3 @@ def load_models(config_path, checkpoint_path, random_weights=False):
         raise ExportError("pass --checkpoint (or --random_weights with --config)")
     models = fomm_tf.load_checkpoint(config_path, checkpoint_path)
     return models, str(checkpoint_path)
-
-
-def one_line(error):
-    """First line of an error message for ``sys.exit``."""
-    text = str(error).strip().splitlines()
-    return text[0] if text else type(error).__name__

@@ -16,17 +16,17 @@ CLI::
         --checkpoint vox.pth.tar --out serving --model_name fomm --version 1
 """
 
-import sys
 from pathlib import Path
 
 import tensorflow as tf
 from absl import app, flags
 
 from export import graphs
-from export.errors import ExportError
 from export.files import atomic_directory, check_writable_parent
-from export.loading import define_model_flags, load_models, one_line
+from export.loading import define_model_flags, load_models
 from export.spec import ExportSpec
+from fomm_tf.cli import errors_as_exit
+from fomm_tf.errors import ExportError
 
 
 def _check_images(images, name):
@@ -90,7 +90,7 @@ class ServingModule(tf.Module):
         kp_source = graphs.keypoint_dict(*kp_tensors[:per])
         kp_initial = graphs.keypoint_dict(*kp_tensors[per:])
         kp_driving = graphs.keypoint_dict(*_ordered(detected))
-        frame = graphs.animate_frame(
+        frame = graphs.prediction(
             self.models.generator, source, kp_source, kp_driving, kp_initial, flags
         )
         return {"prediction": frame}
@@ -148,7 +148,7 @@ def define_flags():
 def main(argv):
     del argv
     options = flags.FLAGS
-    try:
+    with errors_as_exit("export.saved_model"):
         if not options.out:
             raise ExportError("--out is required")
         check_writable_parent(Path(options.out) / options.model_name / "1")
@@ -158,8 +158,6 @@ def main(argv):
         path = export_saved_model(
             models, options.out, options.model_name, options.version
         )
-    except (ValueError, OSError) as error:
-        sys.exit(f"export.saved_model: error: {one_line(error)}")
     print(path)
 
 

@@ -14,7 +14,7 @@ Batch 1 and the config's frame size are fixed (what a phone app runs):
 import tensorflow as tf
 
 from export import graphs
-from export.errors import ExportError
+from fomm_tf.errors import ExportError
 
 LAYOUTS = ("split", "single")
 
@@ -57,7 +57,7 @@ def generator_function(models, spec, batch):
     def generator(source, *inputs):
         *kp_tensors, flags = inputs
         kps = split_keypoints(spec, kp_tensors)
-        frame = graphs.animate_frame(models.generator, source, *kps, flags)
+        frame = graphs.prediction(models.generator, source, *kps, flags)
         return {"prediction": frame}
 
     signature = [
@@ -79,8 +79,8 @@ def frame_function(models, spec, batch):
     def frame_generator(source, source_features, *inputs):
         *kp_tensors, flags = inputs
         kps = split_keypoints(spec, kp_tensors)
-        frame = graphs.frame_from_features(
-            models.generator, source, source_features, *kps, flags
+        frame = graphs.prediction(
+            models.generator, source, *kps, flags, source_features=source_features
         )
         return {"prediction": frame}
 

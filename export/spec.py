@@ -4,7 +4,11 @@ import dataclasses
 
 import tensorflow as tf
 
-from export.graphs import FLAG_NAMES
+from fomm_tf.inference.keypoint_normalization import (
+    FLAG_NAMES,
+    flags_from_keywords,
+    keywords,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,7 +36,7 @@ class ExportSpec:
             channels=int(channels),
             num_kp=cfg.model_params.common_params.num_kp,
             has_jacobian=bool(cfg.model_params.common_params.estimate_jacobian),
-            default_flags=tuple(float(getattr(norm, name)) for name in FLAG_NAMES),
+            default_flags=tuple(flags_from_keywords(keywords(norm)).tolist()),
             feature_shape=tuple(int(d) for d in features.shape[1:]),
         )
 

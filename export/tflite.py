@@ -16,18 +16,18 @@ CLI::
         --calibration driving.mp4        # or --calibration synthetic
 """
 
-import sys
 from pathlib import Path
 
 from absl import app, flags
 
 from export import calibration, converter, frames, model_card
 from export.builtin_check import check_builtin_only
-from export.errors import ExportError
 from export.files import atomic_directory, check_writable_parent
-from export.loading import define_model_flags, load_models, one_line
+from export.loading import define_model_flags, load_models
 from export.signatures import LAYOUTS, model_functions
 from export.spec import ExportSpec
+from fomm_tf.cli import errors_as_exit
+from fomm_tf.errors import ExportError
 
 INT8_MODES = ("dynamic_int8", "full_int8")
 FLOAT_PARTS = {
@@ -124,7 +124,7 @@ def define_flags():
 def main(argv):
     del argv
     options = flags.FLAGS
-    try:
+    with errors_as_exit("export.tflite"):
         if not options.out:
             raise ExportError("--out is required")
         check_request(options.modes, options.layout, options.calibration)
@@ -139,8 +139,6 @@ def main(argv):
         written = export_tflite(
             models, options.out, options.modes, options.layout, calib, weights
         )
-    except (ValueError, OSError) as error:
-        sys.exit(f"export.tflite: error: {one_line(error)}")
     for mode, directory in written.items():
         print(f"{mode}: {directory}")
 

@@ -11,21 +11,28 @@ Public API::
     out = models.generator(source, kp_source=kp_source, kp_driving=kp_norm)
 """
 
-from fomm_tf.checkpoint_import import CheckpointMismatchError
 from fomm_tf.checkpoints import load_checkpoint
-from fomm_tf.config import ConfigError, load_config
+from fomm_tf.config import load_config
+from fomm_tf.errors import (
+    CheckpointError,
+    CheckpointMismatchError,
+    ConfigError,
+    FommError,
+    MediaError,
+)
 from fomm_tf.fomm_models import FommModels, build_models
-from fomm_tf.geometry import normalize_kp
-from fomm_tf.torch_checkpoint import CheckpointError
+from fomm_tf.inference.keypoint_normalization import normalize_kp
 
 __all__ = [
     "CheckpointError",
     "CheckpointMismatchError",
     "ConfigError",
+    "FommError",
     "FommModels",
     "build_models",
     "load_checkpoint",
     "load_config",
+    "MediaError",
     "normalize_kp",
 ]
 __version__ = "0.1.0"

@@ -12,13 +12,13 @@ the library API.
 """
 
 import os
-import sys
 
 from absl import app, flags
 
-from export.litert_runner import LiteRTRunner
 from fomm_tf import animation
 from fomm_tf.checkpoints import is_converted, load_checkpoint
+from fomm_tf.cli import errors_as_exit, no_arguments
+from fomm_tf.inference.litert_runner import LiteRTRunner
 
 BACKENDS = ("keras", "tflite")
 
@@ -216,18 +216,15 @@ def animate_from_flags(values):
 def run(values):
     """The command on parsed flag values: prints what it wrote, or exits with a
     one-line ``error: ...`` (status 1)."""
-    try:
+    with errors_as_exit():
         result = animate_from_flags(values)
-    except (ValueError, OSError) as error:
-        sys.exit(f"error: {animation.one_line(error)}")
     if values.find_best_frame or values.best_frame is not None:
         print(f"Best frame: {result.initial_frame}")
     print(f"wrote {result.path}: {result.frame_count} frames at {result.fps:g} fps")
 
 
 def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    no_arguments(argv)
     run(FLAGS)
 
 

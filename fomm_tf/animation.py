@@ -1,11 +1,11 @@
 """Animate a source image with a driving video (the official ``demo.py``), streaming.
 
 The loop is backend-agnostic: anything with the :class:`Animator` methods (the
-Keras graphs of :class:`KerasAnimator` here, or ``export.litert_runner``'s
-``LiteRTRunner`` over the ``.tflite`` files) can drive it. The loop passes raw
-driving keypoints, the initial driving keypoints and the ``normalize_kp``
-switches; the animator normalises them (Keras: ``fomm_tf.normalize_kp``; LiteRT:
-inside the generator graph, as a phone app runs it).
+Keras graphs of ``fomm_tf.inference.keras_animator.KerasAnimator``, or
+``fomm_tf.inference.litert_runner.LiteRTRunner`` over the ``.tflite`` files)
+can drive it. The loop passes raw driving keypoints, the initial driving
+keypoints and the ``normalize_kp`` switches as a flags vector; the animator
+normalises inside its per-frame graph (``fomm_tf.inference.frame``).
 
 Best frame. The official demo ranks driving frames by face-alignment landmarks,
 a network downloaded at run time. Here the pose is the model's own keypoints,
@@ -23,10 +23,15 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
-import tensorflow as tf
 
-from fomm_tf import geometry, video_io
-from fomm_tf.geometry import normalize_kp
+from fomm_tf import video_io
+from fomm_tf.errors import MediaError
+from fomm_tf.inference.keras_animator import KerasAnimator
+from fomm_tf.inference.keypoint_normalization import (
+    demo_normalization,
+    flags_from_keywords,
+    normalized_pose,
+)
 from fomm_tf.visualization import draw_keypoints
 
 ASSETS_DIR = Path(__file__).resolve().parent / "assets"
@@ -44,116 +49,37 @@ class Animator(Protocol):
     def keypoints(self, frames):
         """(B, H, W, C) -> {'value': (B, K, 2)[, 'jacobian': (B, K, 2, 2)]}."""
 
-    def generate(self, source, kp_source, kp_driving):
-        """Source (1, H, W, C), its keypoints (batch 1) and B driving keypoints
-        (already normalised) -> predictions (B, H, W, C)."""
-
-    def generate_normalized(self, source, kp_source, kp_driving, kp_driving_initial,
-                            normalization):  # fmt: skip
-        """As :meth:`generate`, but with B raw driving keypoints, normalised
-        against ``kp_driving_initial`` (batch 1) with the ``normalize_kp``
-        keywords ``normalization`` (see :func:`demo_normalization`). What the
-        animation loop calls."""
+    def generate(
+        self, source, kp_source, kp_driving, kp_driving_initial=None, flags=None
+    ):
+        """Source (1, H, W, C), its keypoints (batch 1) and B raw driving
+        keypoints, normalised against ``kp_driving_initial`` (batch 1) with the
+        ``normalize_kp`` switches ``flags`` (3,) of 0/1 in
+        ``keypoint_normalization.FLAG_NAMES`` order -> predictions (B, H, W, C).
+        Without ``kp_driving_initial`` the keypoints are used as given."""
 
 
-class KerasAnimator:
-    """:class:`Animator` over ``FommModels``, as ``tf.function`` graphs with fixed
-    input signatures (batch size free, so one trace serves every chunk)."""
-
-    def __init__(self, models):
-        self.models = models
-        common = models.config.model_params.common_params
-        self.frame_shape = tuple(models.config.dataset_params.frame_shape)
-        frames = tf.TensorSpec((None, *self.frame_shape), tf.float32)
-        kp = {"value": tf.TensorSpec((None, common.num_kp, 2), tf.float32)}
-        if common.estimate_jacobian:
-            kp["jacobian"] = tf.TensorSpec((None, common.num_kp, 2, 2), tf.float32)
-        self._keypoints = tf.function(self._detect, input_signature=[frames])
-        self._outputs = tf.function(self._forward, input_signature=[frames, kp, kp])
-
-    def _detect(self, frames):
-        return self.models.kp_detector(frames, training=False)
-
-    def _forward(self, source, kp_source, kp_driving):
-        """Generator outputs for B driving keypoints; the source (batch 1) is
-        encoded once and tiled with its keypoints and features."""
-        batch = tf.shape(kp_driving["value"])[0]
-        generator = self.models.generator
-        features = generator.encode(source, training=False)
-        tiled = {
-            key: tf.repeat(value, batch, axis=0) for key, value in kp_source.items()
-        }
-        out = generator(
-            tf.repeat(source, batch, axis=0),
-            kp_source=tiled,
-            kp_driving=kp_driving,
-            training=False,
-            source_features=tf.repeat(features, batch, axis=0),
-        )
-        out.pop("sparse_deformed", None)  # large; the evaluation modes drop it too
-        return out
-
-    def keypoints(self, frames):
-        return _numpy(self._keypoints(np.asarray(frames, np.float32)))
-
-    def generate_outputs(self, source, kp_source, kp_driving):
-        """All generator outputs but ``sparse_deformed``, as numpy arrays."""
-        return _numpy(
-            self._outputs(np.asarray(source, np.float32), kp_source, kp_driving)
-        )
-
-    def generate(self, source, kp_source, kp_driving):
-        return self.generate_outputs(source, kp_source, kp_driving)["prediction"]
-
-    def generate_normalized(self, source, kp_source, kp_driving, kp_driving_initial,
-                            normalization):  # fmt: skip
-        kp_norm = normalized_keypoints(
-            kp_source, kp_driving, kp_driving_initial, normalization
-        )
-        return self.generate(source, kp_source, kp_norm)
-
-
-def _numpy(tensors):
-    return {key: np.asarray(value) for key, value in tensors.items()}
-
-
-def demo_normalization(relative, adapt_scale):
-    """``normalize_kp`` keywords of the official demo: the jacobian follows
-    ``relative``."""
-    return dict(
-        use_relative_movement=relative,
-        use_relative_jacobian=relative,
-        adapt_movement_scale=adapt_scale,
-    )
-
-
-def normalized_keypoints(kp_source, kp_driving, kp_driving_initial, normalization):
-    """``fomm_tf.normalize_kp`` on numpy keypoints; ``normalization`` holds its
-    keywords (``demo_normalization`` or a config's ``normalization_params``)."""
-    kp_norm = normalize_kp(
-        _tensors(kp_source),
-        _tensors(kp_driving),
-        _tensors(kp_driving_initial),
-        **normalization,
-    )
-    return _numpy(kp_norm)
-
-
-def _tensors(kp):
-    return {key: tf.constant(value, tf.float32) for key, value in kp.items()}
+__all__ = [
+    "ASSETS_DIR",
+    "AnimationOptions",
+    "AnimationResult",
+    "Animator",
+    "KerasAnimator",
+    "Progress",
+    "animate",
+    "animate_chunks",
+    "animate_video",
+    "best_frame_index",
+    "check_inputs",
+    "detected_keypoints",
+    "prepared_chunks",
+    "side_by_side",
+]
 
 
 def _select(kp, index):
     """Keypoints of batch element ``index``, keeping a batch axis of 1."""
     return {key: value[index : index + 1] for key, value in kp.items()}
-
-
-def normalized_pose(kp_values):
-    """(B, K, 2) keypoints centred and divided by sqrt(convex hull area), as the
-    official ``find_best_frame`` normalises face landmarks."""
-    centred = kp_values - kp_values.mean(axis=1, keepdims=True)
-    area = geometry.convex_hull_area(tf.constant(kp_values, tf.float32)).numpy()
-    return centred / np.sqrt(np.maximum(area, 1e-12))[:, None, None]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -233,39 +159,21 @@ def detected_keypoints(animator, driving_chunks, kp_driving_initial=None):
         yield frames, kp_driving, kp_driving_initial
 
 
-def driving_keypoints(animator, kp_source, driving_chunks, normalization,
-                      kp_driving_initial=None):  # fmt: skip
-    """Yields ``(frames, kp_driving, kp_norm)`` per chunk of fitted driving frames
-    (B, H, W, C), normalised here (``normalize_kp``) against the initial driving
-    keypoints (default: the first frame's)."""
-    steps = detected_keypoints(animator, driving_chunks, kp_driving_initial)
-    for frames, kp_driving, kp_initial in steps:
-        kp_norm = normalized_keypoints(kp_source, kp_driving, kp_initial, normalization)
-        yield frames, kp_driving, kp_norm
-
-
 def animate_chunks(
-    animator,
-    source,
-    driving_chunks,
-    kp_driving_initial=None,
-    relative=True,
-    adapt_scale=True,
-    kp_source=None,
+    animator, source, driving_chunks, flags, kp_driving_initial=None, kp_source=None
 ):
     """Yields ``(frames, kp_driving, predictions)`` per driving chunk.
 
-    ``source`` is (1, H, W, C); chunks are (B, H, W, C) fitted frames. The
-    source keypoints are computed once; the animator normalises the driving
-    keypoints (``Animator.generate_normalized``).
+    ``source`` is (1, H, W, C); chunks are (B, H, W, C) fitted frames; ``flags``
+    the ``normalize_kp`` switches (3,). The source keypoints are computed once;
+    the animator normalises the driving keypoints (``Animator.generate``).
     """
     if kp_source is None:
         kp_source = animator.keypoints(source)
-    normalization = demo_normalization(relative, adapt_scale)
     steps = detected_keypoints(animator, driving_chunks, kp_driving_initial)
     for frames, kp_driving, kp_initial in steps:
-        predictions = animator.generate_normalized(
-            source, kp_source, kp_driving, kp_initial, normalization
+        predictions = animator.generate(
+            source, kp_source, kp_driving, kp_initial, flags
         )
         yield frames, kp_driving, predictions
 
@@ -278,17 +186,21 @@ def animate(
     adapt_scale=True,
     initial_frame=0,
     batch_size=4,
+    flags=None,
 ):
     """In-memory animation: fitted source (H, W, C) and driving frames (N, H, W, C)
     -> predictions (N, H, W, C), normalised against driving frame
-    ``initial_frame`` (0, or the best frame of the official demo)."""
+    ``initial_frame`` (0, or the best frame of the official demo) as the demo's
+    ``relative`` / ``adapt_scale`` say, or by any ``normalize_kp`` ``flags``."""
+    if flags is None:
+        flags = flags_from_keywords(demo_normalization(relative, adapt_scale))
     source = np.asarray(source, np.float32)[None]
     driving = np.asarray(driving, np.float32)
     initial = None  # frame 0: taken from the first chunk, as animate_video does
     if initial_frame:
         initial = animator.keypoints(driving[initial_frame : initial_frame + 1])
     chunks = (driving[i : i + batch_size] for i in range(0, len(driving), batch_size))
-    steps = animate_chunks(animator, source, chunks, initial, relative, adapt_scale)
+    steps = animate_chunks(animator, source, chunks, flags, initial)
     return np.concatenate([predictions for *_, predictions in steps])
 
 
@@ -381,14 +293,11 @@ def animate_video(
     )
     audio_from = driving_path if options.audio else None
     with video_io.VideoWriter(result_path, info.fps, audio_from=audio_from) as writer:
+        flags = flags_from_keywords(
+            demo_normalization(options.relative, options.adapt_scale)
+        )
         for frames, kp_driving, predictions in animate_chunks(
-            animator,
-            source,
-            chunks,
-            kp_initial,
-            options.relative,
-            options.adapt_scale,
-            kp_source,
+            animator, source, chunks, flags, kp_initial, kp_source
         ):
             if options.side_by_side:
                 predictions = side_by_side(
@@ -397,18 +306,10 @@ def animate_video(
             writer.write(predictions)
             progress.update(len(frames))
         if writer.frame_count < info.frame_count:
-            raise video_io.MediaError(
+            raise MediaError(
                 f"{driving_path}: decoding stopped after {writer.frame_count} of "
                 f"{info.frame_count} frames"
             )
     return AnimationResult(
         os.fspath(result_path), writer.frame_count, info.fps, initial_frame
     )
-
-
-def one_line(error):
-    """An exception as a single line for the CLI."""
-    text = str(error).strip() or type(error).__name__
-    if isinstance(error, OSError) and error.filename and error.strerror:
-        text = f"{error.filename}: {error.strerror}"
-    return " ".join(text.split())

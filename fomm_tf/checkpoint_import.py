@@ -8,13 +8,10 @@ disagree with the model built from the config are all reported together.
 
 import numpy as np
 
+from fomm_tf.errors import CheckpointMismatchError
 from fomm_tf.models.multi_scale_discriminator import scale_key
 
 OPTIONAL_SUFFIXES = ("num_batches_tracked",)
-
-
-class CheckpointMismatchError(ValueError):
-    """A state dict that does not fit the models built from the config."""
 
 
 class Transpose:

@@ -5,7 +5,8 @@ import zipfile
 
 from fomm_tf import config as config_lib
 from fomm_tf import torch_checkpoint
-from fomm_tf.checkpoint_import import CheckpointMismatchError, assign_state_dicts
+from fomm_tf.checkpoint_import import assign_state_dicts
+from fomm_tf.errors import CheckpointError, CheckpointMismatchError
 from fomm_tf.fomm_models import build_models, read_saved_config
 
 REQUIRED_SECTIONS = ("kp_detector", "generator")
@@ -80,7 +81,7 @@ def load_checkpoint(config_path, checkpoint_path, align_corners=None):
     """
     checkpoint_path = os.fspath(checkpoint_path)
     if not os.path.isfile(checkpoint_path):
-        raise torch_checkpoint.CheckpointError(f"{checkpoint_path}: no such file")
+        raise CheckpointError(f"{checkpoint_path}: no such file")
     cfg = config_lib.load_config(config_path) if config_path is not None else None
     if is_converted(checkpoint_path):
         return _load_converted(cfg, checkpoint_path, align_corners)
@@ -93,9 +94,7 @@ def _saved_config(path):
     try:
         return read_saved_config(path)
     except (zipfile.BadZipFile, KeyError, ValueError) as error:
-        raise torch_checkpoint.CheckpointError(
-            f"{path}: not a fomm_tf .keras file ({error})"
-        ) from None
+        raise CheckpointError(f"{path}: not a fomm_tf .keras file ({error})") from None
 
 
 def _with_align_corners(cfg, align_corners):

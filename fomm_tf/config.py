@@ -48,6 +48,8 @@ from typing import Any
 
 import yaml
 
+from fomm_tf.errors import ConfigError, one_line
+
 __all__ = [
     "AnimateParams",
     "AugmentationParams",
@@ -76,10 +78,6 @@ __all__ = [
     "load_config",
     "with_align_corners",
 ]
-
-
-class ConfigError(ValueError):
-    """A configuration file or mapping that cannot be turned into a FommConfig."""
 
 
 # --------------------------------------------------------------------------
@@ -357,7 +355,7 @@ def load_config(path: str | os.PathLike[str]) -> FommConfig:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{source}: invalid YAML: {_one_line(exc)}") from exc
+        raise ConfigError(f"{source}: invalid YAML: {one_line(exc)}") from exc
     return config_from_dict(data, source=source)
 
 
@@ -404,11 +402,6 @@ def _is_required(f: dataclasses.Field) -> bool:
 def _join(path: str, key: object) -> str:
     """Dotted key path of ``key`` inside the section at ``path``."""
     return f"{path}.{key}" if path else str(key)
-
-
-def _one_line(exc: Exception) -> str:
-    """Return an exception message with its whitespace collapsed."""
-    return " ".join(str(exc).split())
 
 
 def _build(cls: type, data: Any, path: str, source: str) -> Any:

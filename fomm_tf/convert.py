@@ -8,12 +8,12 @@ The output stores the config and all weights; it loads with
 """
 
 import os
-import sys
 import tempfile
 
 from absl import app, flags
 
 from fomm_tf.checkpoints import load_checkpoint
+from fomm_tf.cli import errors_as_exit
 
 FLAGS = flags.FLAGS
 
@@ -64,11 +64,8 @@ def convert(config_path, checkpoint_path, output_path, align_corners=None):
 def main(argv):
     del argv
     align = None if FLAGS.align_corners is None else FLAGS.align_corners == "true"
-    try:
+    with errors_as_exit():
         path = convert(FLAGS.config, FLAGS.checkpoint, FLAGS.output, align)
-    except (ValueError, OSError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
     print(f"wrote {path}")
     return 0
 

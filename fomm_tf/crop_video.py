@@ -10,12 +10,11 @@ official ``compute_bbox`` does. Every frame is cut to that box and resized to
 ``--image_size`` (256x256 by default), ready for animation or training.
 """
 
-import sys
-
 import numpy as np
 from absl import app, flags
 
-from fomm_tf import animation, video_io
+from fomm_tf import video_io
+from fomm_tf.cli import errors_as_exit, no_arguments
 
 FLAGS = flags.FLAGS
 
@@ -137,9 +136,8 @@ def crop_video(path, output, detect, image_size=256, increase=0.1, every=5):
 
 
 def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    try:
+    no_arguments(argv)
+    with errors_as_exit(extra=(ImportError,)):
         if FLAGS.input_video is None:
             raise ValueError("--input_video is required")
         detect = mtcnn_detector(FLAGS.min_confidence)
@@ -151,8 +149,6 @@ def main(argv):
             FLAGS.increase,
             FLAGS.detect_every,
         )
-    except (ValueError, OSError, ImportError) as error:
-        sys.exit(f"error: {animation.one_line(error)}")
     top, bottom, left, right = box
     print(f"wrote {FLAGS.output_video}: rows {top}:{bottom}, columns {left}:{right}")
 

@@ -1,7 +1,8 @@
 """Dataset evaluation of the official ``run.py``: reconstruction and animation modes.
 
-Test videos are the entries of ``<dataset_root>/test``: folders of frames,
-video files (.mp4, .gif, ...) or png/jpg strips of square frames side by side,
+Test videos are the test split of the dataset, by the rule training uses
+(``video_io.list_videos``): folders of frames, video files (.mp4, .gif, ...)
+or png/jpg strips of square frames side by side,
 as the official ``FramesDataset`` reads them; frames are resized to the
 config's frame shape when they differ. Each evaluated pair writes, like the
 official code, a png strip of the predictions to ``<result_dir>/<mode>/png/`` and
@@ -18,6 +19,11 @@ import numpy as np
 
 from fomm_tf import animation, video_io
 from fomm_tf.data.pairs import animation_pairs
+from fomm_tf.inference.keypoint_normalization import (
+    demo_normalization,
+    flags_from_keywords,
+    keywords,
+)
 from fomm_tf.visualization import Visualizer
 
 
@@ -34,22 +40,13 @@ class VideoResult:
 
 
 def list_test_videos(dataset_root):
-    """The test videos of a dataset, sorted (``<dataset_root>/test/*``)."""
-    folder = os.path.join(os.fspath(dataset_root), "test")
-    if not os.path.isdir(folder):
-        raise video_io.MediaError(f"{folder}: no such test directory")
-    suffixes = video_io.VIDEO_SUFFIXES + video_io.IMAGE_SUFFIXES
-    names = sorted(
-        name
-        for name in os.listdir(folder)
-        if not name.startswith(".")
-        and (
-            os.path.isdir(os.path.join(folder, name)) or name.lower().endswith(suffixes)
-        )
-    )
-    if not names:
-        raise video_io.MediaError(f"{folder}: holds no test videos")
-    return [os.path.join(folder, name) for name in names]
+    """The test videos of a dataset, sorted: the test split of training's rule
+    (``video_io.list_videos``: ``<dataset_root>/test/*``, or the 80/20 split of a
+    root without ``train/`` and ``test/``)."""
+    videos = video_io.list_videos(dataset_root, "test")
+    if not videos:
+        raise video_io.MediaError(f"{dataset_root}: holds no test videos")
+    return [os.fspath(video) for video in videos]
 
 
 def video_name(path):
@@ -84,14 +81,15 @@ def _frame(value, index):
     return value[index : index + 1]
 
 
-def evaluate_pair(animator, visualizer, source, driving_path, normalization,
-                  out_dir, name, video_format=".mp4", batch_size=4):  # fmt: skip
+def evaluate_pair(animator, visualizer, source, driving_path, flags, out_dir, name,
+                  video_format=".mp4", batch_size=4):  # fmt: skip
     """Drive ``source`` (1, H, W, C) with a test video; writes the png strip and
     the visualisation video; returns the VideoResult.
 
     Reconstruction passes the video's own first frame and no normalisation
     (absolute driving keypoints); the animation mode the config's
-    ``normalization_params``, with ``kp_norm`` drawn on the prediction.
+    ``normalization_params`` as ``flags``, with ``kp_norm`` drawn on the
+    prediction.
     """
     kp_source = animator.keypoints(source)
     chunks = animation.prepared_chunks(
@@ -100,13 +98,16 @@ def evaluate_pair(animator, visualizer, source, driving_path, normalization,
     predictions, frame_l1 = [], []
     vis_path = os.path.join(out_dir, name + video_format)
     with video_io.VideoWriter(vis_path, _video_fps(driving_path)) as vis_writer:
-        steps = animation.driving_keypoints(animator, kp_source, chunks, normalization)
-        for frames, kp_driving, kp_norm in steps:
-            out = animator.generate_outputs(source, kp_source, kp_norm)
+        steps = animation.detected_keypoints(animator, chunks)
+        for frames, kp_driving, kp_initial in steps:
+            out = animator.frame_outputs(
+                source, kp_source, kp_driving, kp_initial, flags
+            )
+            out.pop("sparse_deformed", None)  # large; not drawn
+            if not any(flags):
+                out.pop("kp_norm")
             frame_l1 += np.abs(out["prediction"] - frames).mean(axis=(1, 2, 3)).tolist()
             predictions += list(video_io.to_uint8(out["prediction"]))
-            if any(normalization.values()):
-                out["kp_norm"] = kp_norm
             for index in range(len(frames)):
                 single = {key: _frame(value, index) for key, value in out.items()}
                 driving_kp = kp_driving["value"][index : index + 1]
@@ -151,7 +152,7 @@ def print_results(results, label):
     print(f"{label}: mean L1 {mean_l1(results):.6f} over {len(results)} videos")
 
 
-NO_NORMALIZATION = animation.demo_normalization(relative=False, adapt_scale=False)
+NO_NORMALIZATION = flags_from_keywords(demo_normalization(False, False))
 
 
 def reconstruct_dataset(animator, config, dataset_root, log_dir, num_videos=None,
@@ -186,17 +187,13 @@ def animate_dataset(animator, config, dataset_root, log_dir, pairs_list=None,
     pairs = animation_pairs([Path(v) for v in videos], num_pairs, pairs_list or None)
     out_dir = make_output_dirs(log_dir, "animation")
     visualizer = visualizer_for(config)
-    normalization = dict(
-        use_relative_movement=params.normalization_params.use_relative_movement,
-        use_relative_jacobian=params.normalization_params.use_relative_jacobian,
-        adapt_movement_scale=params.normalization_params.adapt_movement_scale,
-    )
+    flags = flags_from_keywords(keywords(params.normalization_params))
     results = []
     for driving, source in pairs:
         name = "-".join(video_name(os.fspath(path)) for path in (driving, source))
         source_frame = first_frame(os.fspath(source), animator.frame_shape)
         results.append(evaluate_pair(
-            animator, visualizer, source_frame, os.fspath(driving), normalization,
+            animator, visualizer, source_frame, os.fspath(driving), flags,
             out_dir, name, params.format, batch_size,
         ))  # fmt: skip
     write_metrics(out_dir, results)

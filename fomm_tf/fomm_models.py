@@ -1,5 +1,6 @@
 """The three FOMM networks built from one config, saved together as one file."""
 
+import dataclasses
 import json
 import zipfile
 
@@ -12,22 +13,26 @@ from fomm_tf.models import (
     OcclusionAwareGenerator,
 )
 
+ALIGN = ("align_corners",)
+
+
+def _keywords(*params, drop=()):
+    """Constructor keywords from config dataclasses, merged as the official code
+    passes ``**common_params, **<network>_params`` (nested sections as dicts)."""
+    merged = {}
+    for section in params:
+        merged.update(dataclasses.asdict(section))
+    for name in drop:
+        del merged[name]
+    return merged
+
 
 def build_kp_detector(cfg, synchronized_bn=False):
-    """``KPDetector(**kp_detector_params, **common_params)`` of the official code."""
-    common = cfg.model_params.common_params
-    params = cfg.model_params.kp_detector_params
+    """``KPDetector(**kp_detector_params, **common_params)`` of the official code
+    (``align_corners`` is for the warps, which the detector has none of)."""
+    model = cfg.model_params
     return KeypointDetector(
-        num_kp=common.num_kp,
-        num_channels=common.num_channels,
-        estimate_jacobian=common.estimate_jacobian,
-        block_expansion=params.block_expansion,
-        max_features=params.max_features,
-        num_blocks=params.num_blocks,
-        temperature=params.temperature,
-        scale_factor=params.scale_factor,
-        single_jacobian_map=params.single_jacobian_map,
-        pad=params.pad,
+        **_keywords(model.common_params, model.kp_detector_params, drop=ALIGN),
         synchronized_bn=synchronized_bn,
         name="kp_detector",
     )
@@ -35,50 +40,24 @@ def build_kp_detector(cfg, synchronized_bn=False):
 
 def build_generator(cfg, synchronized_bn=False):
     """``OcclusionAwareGenerator(**generator_params, **common_params)``."""
-    common = cfg.model_params.common_params
-    params = cfg.model_params.generator_params
-    dense = params.dense_motion_params
-    dense_kwargs = None
-    if dense is not None:
-        dense_kwargs = dict(
-            block_expansion=dense.block_expansion,
-            max_features=dense.max_features,
-            num_blocks=dense.num_blocks,
-            scale_factor=dense.scale_factor,
-            kp_variance=dense.kp_variance,
-        )
+    model = cfg.model_params
     return OcclusionAwareGenerator(
-        num_kp=common.num_kp,
-        num_channels=common.num_channels,
-        estimate_jacobian=common.estimate_jacobian,
-        block_expansion=params.block_expansion,
-        max_features=params.max_features,
-        num_down_blocks=params.num_down_blocks,
-        num_bottleneck_blocks=params.num_bottleneck_blocks,
-        estimate_occlusion_map=params.estimate_occlusion_map,
-        dense_motion_params=dense_kwargs,
-        align_corners=common.align_corners,
+        **_keywords(model.common_params, model.generator_params),
         synchronized_bn=synchronized_bn,
         name="generator",
     )
 
 
 def build_discriminator(cfg):
-    """``MultiScaleDiscriminator(**discriminator_params, **common_params)``."""
-    common = cfg.model_params.common_params
-    params = cfg.model_params.discriminator_params
-    return MultiScaleDiscriminator(
-        scales=params.scales,
-        num_channels=common.num_channels,
-        num_kp=common.num_kp,
-        block_expansion=params.block_expansion,
-        num_blocks=params.num_blocks,
-        max_features=params.max_features,
-        sn=params.sn,
-        use_kp=params.use_kp,
-        kp_variance=params.kp_variance,
-        name="discriminator",
+    """``MultiScaleDiscriminator(**discriminator_params, **common_params)`` (the
+    discriminator takes no jacobians and does no warp)."""
+    model = cfg.model_params
+    keywords = _keywords(
+        model.common_params,
+        model.discriminator_params,
+        drop=("estimate_jacobian", *ALIGN),
     )
+    return MultiScaleDiscriminator(**keywords, name="discriminator")
 
 
 @keras.saving.register_keras_serializable(package="fomm_tf")

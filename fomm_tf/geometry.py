@@ -129,63 +129,6 @@ def kp2gaussian(kp_value, spatial_size, kp_variance=conventions.KP_VARIANCE):
     return tf.exp(-0.5 * tf.reduce_sum(diff * diff, axis=-1) / kp_variance)
 
 
-def convex_hull_area(points):
-    """Area of the convex hull of (B, K, 2) points, as (B,), in tensor ops.
-
-    An ordered pair (i, j) is a counter-clockwise hull edge when every point lies
-    strictly left of it or on the segment between them; the shoelace sum over
-    those edges is the hull area (scipy ``ConvexHull(...).volume`` in 2-D).
-    """
-    p_i = points[:, :, None, None, :]  # (B, K, 1, 1, 2)
-    p_j = points[:, None, :, None, :]  # (B, 1, K, 1, 2)
-    p_k = points[:, None, None, :, :]  # (B, 1, 1, K, 2)
-    edge = p_j - p_i
-    rel = p_k - p_i
-    cross = edge[..., 0] * rel[..., 1] - edge[..., 1] * rel[..., 0]  # (B, K, K, K)
-    along = tf.reduce_sum(edge * rel, axis=-1)
-    length2 = tf.reduce_sum(edge * edge, axis=-1)
-    on_segment = (tf.equal(cross, 0.0)) & (along >= 0.0) & (along <= length2)
-    left_or_on = (cross > 0.0) | on_segment
-    is_edge = tf.reduce_all(left_or_on, axis=-1) & (length2[..., 0] > 0.0)
-    pi, pj = points[:, :, None, :], points[:, None, :, :]
-    shoelace = pi[..., 0] * pj[..., 1] - pj[..., 0] * pi[..., 1]  # (B, K, K)
-    doubled = tf.reduce_sum(tf.where(is_edge, shoelace, 0.0), axis=[1, 2])
-    return 0.5 * doubled
-
-
-def normalize_kp(
-    kp_source,
-    kp_driving,
-    kp_driving_initial,
-    use_relative_movement=False,
-    use_relative_jacobian=False,
-    adapt_movement_scale=False,
-):
-    """Official ``normalize_kp`` (demo.py / animate.py) as a tensor function.
-
-    Relative movement: kp_s + scale * (kp_d - kp_d0); relative jacobian:
-    J_d @ inv(J_d0) @ J_s; scale = sqrt(hull area(kp_s) / hull area(kp_d0)).
-    The official code takes the scale from batch element 0; here each batch
-    element uses its own hull (identical for the batch-1 source of animation).
-    """
-    kp_new = dict(kp_driving)
-    if not use_relative_movement:
-        return kp_new
-    scale = 1.0
-    if adapt_movement_scale:
-        source_area = convex_hull_area(kp_source["value"])
-        driving_area = convex_hull_area(kp_driving_initial["value"])
-        scale = (tf.sqrt(source_area) / tf.sqrt(driving_area))[:, None, None]
-    movement = kp_driving["value"] - kp_driving_initial["value"]
-    kp_new["value"] = movement * scale + kp_source["value"]
-    if use_relative_jacobian and "jacobian" in kp_driving:
-        relative = matmul_2x2(
-            kp_driving["jacobian"], inverse_2x2(kp_driving_initial["jacobian"])
-        )
-        kp_new["jacobian"] = matmul_2x2(relative, kp_source["jacobian"])
-    return kp_new
-
-
 def anti_alias_kernel(scale, channels):
     """Depthwise gaussian kernel (k, k, C, 1) of ``AntiAliasInterpolation2d``."""
     sigma = conventions.anti_alias_sigma(scale)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from fomm_tf.geometry import normalize_kp
+from fomm_tf.inference.keypoint_normalization import normalize_kp
 from fomm_tf.synthetic import clip_specs, read_world
 from fomm_tf.synthetic_heads import identity_clip, landmarks, render_clip, retarget
 

@@ -31,6 +31,7 @@ import numpy as np
 from absl import app, flags
 
 from fomm_tf import synthetic_heads, video_io
+from fomm_tf.cli import errors_as_exit
 
 FORMATS = ("png", "mp4")
 WORLDS = ("ellipses", "heads")
@@ -351,7 +352,7 @@ def main(argv: list[str]) -> None:
     del argv
     if FLAGS.out is None:
         sys.exit("error: --out is required")
-    try:
+    with errors_as_exit():
         written = write_dataset(
             FLAGS.out,
             FLAGS.num_videos,
@@ -363,8 +364,6 @@ def main(argv: list[str]) -> None:
             FLAGS.test_fraction,
             FLAGS.world,
         )
-    except (ValueError, OSError) as exc:
-        sys.exit(f"error: {exc}")
     print(f"wrote {len(written)} videos to {FLAGS.out}")
 
 

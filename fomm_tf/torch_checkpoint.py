@@ -26,16 +26,14 @@ from typing import NamedTuple
 
 import numpy as np
 
+from fomm_tf.errors import CheckpointError, one_line
+
 MODEL_NAMES = ("kp_detector", "generator", "discriminator")
 
 _LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 _LEGACY_PROTOCOL = 1001
 _ZIP_SIGNATURE = b"PK\x03\x04"
 _PICKLE_PROTO_OPCODE = b"\x80"
-
-
-class CheckpointError(ValueError):
-    """A checkpoint file is missing, malformed, truncated or unsafe."""
 
 
 class _Malformed(Exception):
@@ -406,17 +404,17 @@ def _read(path, select):
     except OSError as exc:
         problem = f"cannot read ({exc.strerror})"
     except zipfile.BadZipFile as exc:
-        problem = f"truncated or corrupt zip archive ({_one_line(exc)})"
+        problem = f"truncated or corrupt zip archive ({_short(exc)})"
     except (EOFError, pickle.UnpicklingError) as exc:
-        problem = f"truncated or corrupt pickle ({_one_line(exc)})"
+        problem = f"truncated or corrupt pickle ({_short(exc)})"
     except Exception as exc:  # malformed input can raise any type
-        problem = f"corrupt checkpoint ({type(exc).__name__}: {_one_line(exc)})"
+        problem = f"corrupt checkpoint ({type(exc).__name__}: {_short(exc)})"
     raise CheckpointError(f"{label}: {problem}")
 
 
-def _one_line(exc):
+def _short(exc):
     """An exception's message on one line, at most 200 characters."""
-    return " ".join(str(exc).split())[:200] or type(exc).__name__
+    return one_line(exc)[:200]
 
 
 def _pick_loader(head):

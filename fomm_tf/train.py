@@ -11,74 +11,79 @@ uninterrupted run).  ``--checkpoint`` (an official ``.pth.tar`` or our
 workers (``MultiWorkerMirroredStrategy``).  ``--batch_size`` is the global batch.
 """
 
-import sys
-
 import tensorflow as tf
 from absl import app, flags
 
-from fomm_tf.training.progress_checkpoint import NonFiniteLossError
+from fomm_tf.cli import errors_as_exit, no_arguments
 from fomm_tf.training.session import VGG_RECIPE, TrainOptions, train
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("config", None, "Config YAML (official format).")
-# ``--log_dir`` is absl.logging's flag (it only names a folder); reuse it.
-FLAGS["log_dir"].help = "Run folder: checkpoints, logs, exports."
-flags.DEFINE_string(
-    "checkpoint", None, "Starting weights: official .pth.tar or our .keras."
-)
-flags.DEFINE_string(
-    "dataset_root", None, "Dataset root (default: dataset_params.root_dir)."
-)
-flags.DEFINE_string(
-    "vgg_weights",
-    None,
-    "VGG19 weights for the perceptual loss: torchvision .pth, Keras .h5, or "
-    f"'{VGG_RECIPE}' (random stand-in).",
-)
-flags.DEFINE_integer("epochs", None, "Override train_params.num_epochs.")
-flags.DEFINE_integer(
-    "steps_per_epoch", None, "Steps per epoch (default: one pass of the data)."
-)
-flags.DEFINE_integer("batch_size", None, "Global batch size override.")
-flags.DEFINE_integer("seed", 0, "Seed of the data order, augmentation and warps.")
-flags.DEFINE_integer(
-    "save_every_steps", 100, "Mid-epoch checkpoint period (0: epoch ends only)."
-)
-flags.mark_flag_as_required("config")
 
 
-def options_from_flags():
-    """``TrainOptions`` from the parsed flags."""
+def define_flags():
+    """Define the command's flags (only when run as a command).
+
+    ``--log_dir`` (the run folder, the official name) is absl.logging's own flag,
+    which names a folder for absl's log files; a second flag of that name cannot
+    be defined, so the command takes it over on purpose and says so in its help.
+    absl writes log files there only for a program that asks for them
+    (``use_absl_log_file``), which fomm-tf never does.
+    """
+    FLAGS["log_dir"].help = (
+        "Run folder: checkpoints, logs, exports (required; absl's --log_dir, "
+        "taken over by this command)."
+    )
+    flags.DEFINE_string("config", None, "Config YAML (official format).")
+    flags.DEFINE_string(
+        "checkpoint", None, "Starting weights: official .pth.tar or our .keras."
+    )
+    flags.DEFINE_string(
+        "dataset_root", None, "Dataset root (default: dataset_params.root_dir)."
+    )
+    flags.DEFINE_string(
+        "vgg_weights",
+        None,
+        "VGG19 weights for the perceptual loss: torchvision .pth, Keras .h5, or "
+        f"'{VGG_RECIPE}' (random stand-in).",
+    )
+    flags.DEFINE_integer("epochs", None, "Override train_params.num_epochs.")
+    flags.DEFINE_integer(
+        "steps_per_epoch", None, "Steps per epoch (default: one pass of the data)."
+    )
+    flags.DEFINE_integer("batch_size", None, "Global batch size override.")
+    flags.DEFINE_integer("seed", 0, "Seed of the data order, augmentation and warps.")
+    flags.DEFINE_integer(
+        "save_every_steps", 100, "Mid-epoch checkpoint period (0: epoch ends only)."
+    )
+    flags.mark_flag_as_required("config")
+
+
+def options_from_flags(values):
+    """``TrainOptions`` from parsed flag values."""
     return TrainOptions(
-        config=FLAGS.config,
-        log_dir=FLAGS.log_dir,
-        checkpoint=FLAGS.checkpoint,
-        dataset_root=FLAGS.dataset_root,
-        vgg_weights=FLAGS.vgg_weights,
-        epochs=FLAGS.epochs,
-        steps_per_epoch=FLAGS.steps_per_epoch,
-        batch_size=FLAGS.batch_size,
-        seed=FLAGS.seed,
-        save_every_steps=FLAGS.save_every_steps,
+        config=values.config,
+        log_dir=values.log_dir,
+        checkpoint=values.checkpoint,
+        dataset_root=values.dataset_root,
+        vgg_weights=values.vgg_weights,
+        epochs=values.epochs,
+        steps_per_epoch=values.steps_per_epoch,
+        batch_size=values.batch_size,
+        seed=values.seed,
+        save_every_steps=values.save_every_steps,
     )
 
 
 def main(argv):
-    del argv
-    if not FLAGS.log_dir:
-        print("error: --log_dir is required", file=sys.stderr)
-        sys.exit(1)
-    try:
-        losses = train(options_from_flags())
-    except (ValueError, OSError, NonFiniteLossError, tf.errors.OpError) as error:
-        message = str(error).strip().splitlines()
-        print(
-            f"error: {message[0] if message else type(error).__name__}", file=sys.stderr
-        )
-        sys.exit(1)
+    no_arguments(argv)
+    with errors_as_exit(extra=(tf.errors.OpError,)):
+        if not FLAGS.log_dir:
+            raise ValueError("--log_dir is required")
+        losses = train(options_from_flags(FLAGS))
     summary = "; ".join(f"{name} - {value:.5f}" for name, value in losses.items())
     print(f"done: {FLAGS.log_dir}/models.keras {summary}")
 
 
 if __name__ == "__main__":
+    define_flags()
     app.run(main)

@@ -12,8 +12,8 @@ from conftest import CONFIGS, FIXTURES, REPO, nhwc
 
 import fomm_tf
 from export import ExportError, builtin_check, converter, frames, tflite
-from export.litert_runner import LiteRTRunner
 from fomm_tf import config as config_lib
+from fomm_tf.inference.litert_runner import LiteRTRunner
 
 FLAG_SETS = [(1.0, 1.0, 1.0), (1.0, 1.0, 0.0), (0.0, 0.0, 0.0)]
 # Measured on the tiny random-init model (see the test): fp16 1.7e-4 on

@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 import tensorflow as tf
-from scipy.spatial import ConvexHull
 
 from fomm_tf import geometry
 
@@ -122,45 +121,3 @@ def test_kp2gaussian_peaks_at_the_keypoint():
     assert heatmap[0, 2, 2, 0] == pytest.approx(1.0)
     assert heatmap[0, 0, 4, 1] == pytest.approx(1.0)  # x=1 is column 4, y=-1 row 0
     assert heatmap[0, 2, 3, 0] == pytest.approx(np.exp(-0.5 * 0.25 / 0.01))
-
-
-def test_convex_hull_area_matches_scipy():
-    rng = np.random.default_rng(4)
-    points = rng.uniform(-1, 1, (6, 10, 2)).astype(np.float32)
-    ours = geometry.convex_hull_area(points).numpy()
-    expected = [ConvexHull(p.astype(np.float64)).volume for p in points]
-    np.testing.assert_allclose(ours, expected, rtol=1e-5)
-
-
-def test_convex_hull_area_with_collinear_points_on_the_hull():
-    square = np.array(
-        [[[0, 0], [0.5, 0], [1, 0], [1, 1], [0, 1], [0.5, 0.5]]], np.float32
-    )
-    assert geometry.convex_hull_area(square).numpy()[0] == pytest.approx(1.0)
-
-
-def test_normalize_kp_modes():
-    rng = np.random.default_rng(5)
-
-    def kp():
-        value = rng.uniform(-0.8, 0.8, (1, 10, 2)).astype(np.float32)
-        jacobian = (np.eye(2) + 0.1 * rng.normal(size=(1, 10, 2, 2))).astype(np.float32)
-        return {"value": value, "jacobian": jacobian}
-
-    source, driving, initial = kp(), kp(), kp()
-    absolute = geometry.normalize_kp(source, driving, initial)
-    np.testing.assert_array_equal(absolute["value"], driving["value"])
-    relative = geometry.normalize_kp(source, driving, initial, True, False, False)
-    expected = source["value"] + driving["value"] - initial["value"]
-    np.testing.assert_allclose(relative["value"], expected, atol=1e-6)
-    np.testing.assert_array_equal(relative["jacobian"], driving["jacobian"])
-    scaled = geometry.normalize_kp(source, driving, initial, True, True, True)
-    scale = np.sqrt(
-        ConvexHull(source["value"][0]).volume / ConvexHull(initial["value"][0]).volume
-    )
-    expected = source["value"] + scale * (driving["value"] - initial["value"])
-    np.testing.assert_allclose(scaled["value"], expected, atol=1e-5)
-    jacobian = (
-        driving["jacobian"] @ np.linalg.inv(initial["jacobian"]) @ source["jacobian"]
-    )
-    np.testing.assert_allclose(scaled["jacobian"], jacobian, atol=1e-5)

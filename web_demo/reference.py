@@ -9,8 +9,8 @@ import os
 import tempfile
 from pathlib import Path
 
-from export.litert_runner import LiteRTRunner  # noqa: F401 (re-exported)
 from fomm_tf.animation import DEFAULT_CHECKPOINT, SAMPLE_DRIVING, SAMPLE_SOURCE
+from fomm_tf.inference.litert_runner import LiteRTRunner  # noqa: F401 (re-exported)
 
 __all__ = [
     "DEFAULT_CHECKPOINT",

@@ -18,7 +18,9 @@ from fomm_tf.data.pipeline import (
     make_video_dataset,
     steps_per_epoch,
 )
-from fomm_tf.data.video_files import VideoReadError, list_videos, read_video, video_id
+from fomm_tf.data.video_files import read_video
+from fomm_tf.errors import VideoReadError
+from fomm_tf.video_io import list_videos, video_id
 
 __all__ = [
     "PairAugmentation",

@@ -15,7 +15,9 @@ from pathlib import Path
 import numpy as np
 from absl import logging
 
-from fomm_tf.data.video_files import VideoReadError, read_frame_pair, video_id
+from fomm_tf.data.video_files import read_frame_pair
+from fomm_tf.errors import VideoReadError
+from fomm_tf.video_io import video_id
 
 
 class PairSampler:

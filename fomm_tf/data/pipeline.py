@@ -20,7 +20,9 @@ from absl import logging
 from fomm_tf.config import FommConfig
 from fomm_tf.data.augmentation import PairAugmentation
 from fomm_tf.data.pair_sampler import PairSampler, group_items
-from fomm_tf.data.video_files import VideoReadError, list_videos, read_video
+from fomm_tf.data.video_files import read_video
+from fomm_tf.errors import VideoReadError
+from fomm_tf.video_io import list_videos
 
 PathLike = str | os.PathLike[str]
 

@@ -24,7 +24,9 @@ import numpy as np
 import tensorflow_datasets as tfds
 from absl import logging
 
-from fomm_tf.data.video_files import VideoReadError, list_videos, read_video
+from fomm_tf.data.video_files import read_video
+from fomm_tf.errors import VideoReadError
+from fomm_tf.video_io import list_videos
 
 
 class FommVideos(tfds.core.GeneratorBasedBuilder):

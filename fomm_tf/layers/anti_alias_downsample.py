@@ -4,10 +4,11 @@ import keras
 import tensorflow as tf
 
 from fomm_tf import conventions, geometry
+from fomm_tf.layers.init_config import ConfigFromInit
 
 
 @keras.saving.register_keras_serializable(package="fomm_tf")
-class AntiAliasDownsample(keras.layers.Layer):
+class AntiAliasDownsample(ConfigFromInit, keras.layers.Layer):
     """Blur with a normalised gaussian, zero padding, keep every 1/scale pixel.
 
     At scale 0.25: sigma 1.5, 13x13 kernel, padding 6, pixels 0, 4, 8, ...
@@ -42,8 +43,3 @@ class AntiAliasDownsample(keras.layers.Layer):
         padded = tf.pad(images, [[0, 0], [before, after], [before, after], [0, 0]])
         strides = [1, self.stride, self.stride, 1]
         return tf.nn.depthwise_conv2d(padded, self.kernel, strides, "VALID")
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(channels=self.channels, scale=self.scale)
-        return config

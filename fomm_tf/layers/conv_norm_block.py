@@ -2,10 +2,11 @@
 
 import keras
 
+from fomm_tf.layers.init_config import ConfigFromInit
 from fomm_tf.layers.normalization import batch_norm, conv
 
 
-class ConvNormBlock(keras.layers.Layer):
+class ConvNormBlock(ConfigFromInit, keras.layers.Layer):
     """Holds ``conv`` (stride 1, same padding) and ``norm`` (torch-convention BN).
 
     Subclasses define ``call``; their config is (filters, kernel_size,
@@ -14,21 +15,9 @@ class ConvNormBlock(keras.layers.Layer):
 
     def __init__(self, filters, kernel_size=3, synchronized_bn=False, **kwargs):
         super().__init__(**kwargs)
-        self.filters = filters
-        self.kernel_size = kernel_size
-        self.synchronized_bn = synchronized_bn
         self.conv = conv(filters, kernel_size, name="conv")
         self.norm = batch_norm(synchronized_bn, name="norm")
 
     def conv_norm_relu(self, x, training=None):
         """relu(BN(conv(x)))."""
         return keras.ops.relu(self.norm(self.conv(x), training=training))
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            filters=self.filters,
-            kernel_size=self.kernel_size,
-            synchronized_bn=self.synchronized_bn,
-        )
-        return config

@@ -3,12 +3,13 @@
 import keras
 
 from fomm_tf import conventions
+from fomm_tf.layers.init_config import ConfigFromInit
 from fomm_tf.layers.normalization import conv, instance_norm
 from fomm_tf.layers.spectral_norm_conv import SpectralNormConv2D
 
 
 @keras.saving.register_keras_serializable(package="fomm_tf")
-class DiscriminatorBlock(keras.layers.Layer):
+class DiscriminatorBlock(ConfigFromInit, keras.layers.Layer):
     """Valid 4x4 conv (optionally spectral-normalised), instance norm,
     LeakyReLU 0.2, optional 2x2 average pool."""
 
@@ -16,8 +17,6 @@ class DiscriminatorBlock(keras.layers.Layer):
         self, filters, kernel_size=4, norm=False, pool=False, sn=False, **kwargs
     ):
         super().__init__(**kwargs)
-        self.filters = filters
-        self.kernel_size = kernel_size
         self.use_norm = norm
         self.use_pool = pool
         self.sn = sn
@@ -36,14 +35,3 @@ class DiscriminatorBlock(keras.layers.Layer):
         if self.pool is not None:
             out = self.pool(out)
         return out
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            filters=self.filters,
-            kernel_size=self.kernel_size,
-            norm=self.use_norm,
-            pool=self.use_pool,
-            sn=self.sn,
-        )
-        return config

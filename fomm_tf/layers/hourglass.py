@@ -3,6 +3,7 @@
 import keras
 
 from fomm_tf.layers.down_block import DownBlock
+from fomm_tf.layers.init_config import ConfigFromInit
 from fomm_tf.layers.up_block import UpBlock
 
 
@@ -14,7 +15,7 @@ def hourglass_widths(block_expansion, max_features, num_blocks):
 
 
 @keras.saving.register_keras_serializable(package="fomm_tf")
-class Hourglass(keras.layers.Layer):
+class Hourglass(ConfigFromInit, keras.layers.Layer):
     """num_blocks down blocks, num_blocks up blocks with skip concatenation.
 
     The output concatenates the last up block with the input, so it has
@@ -30,10 +31,6 @@ class Hourglass(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.block_expansion = block_expansion
-        self.max_features = max_features
-        self.num_blocks = num_blocks
-        self.synchronized_bn = synchronized_bn
         widths = hourglass_widths(block_expansion, max_features, num_blocks)
         self.down_blocks = [
             DownBlock(width, synchronized_bn=synchronized_bn, name=f"down_{i}")
@@ -59,13 +56,3 @@ class Hourglass(keras.layers.Layer):
         if return_intermediates:
             return out, {"encoder": encoded[1:], "decoder": ups}
         return out
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            block_expansion=self.block_expansion,
-            max_features=self.max_features,
-            num_blocks=self.num_blocks,
-            synchronized_bn=self.synchronized_bn,
-        )
-        return config

@@ -4,6 +4,7 @@ import keras
 import tensorflow as tf
 
 from fomm_tf import conventions
+from fomm_tf.layers.init_config import ConfigFromInit
 
 
 def _normalize(vector):
@@ -13,7 +14,7 @@ def _normalize(vector):
 
 
 @keras.saving.register_keras_serializable(package="fomm_tf")
-class SpectralNormConv2D(keras.layers.Layer):
+class SpectralNormConv2D(ConfigFromInit, keras.layers.Layer):
     """Valid conv whose kernel is divided by its largest singular value.
 
     As torch: the kernel is viewed as a (out, in*kh*kw) matrix W in torch's
@@ -71,8 +72,3 @@ class SpectralNormConv2D(keras.layers.Layer):
         kernel = self.kernel / self.sigma(bool(training))
         out = tf.nn.conv2d(x, kernel, 1, "VALID")
         return out + self.bias
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(filters=self.filters, kernel_size=self.kernel_size)
-        return config

@@ -3,13 +3,14 @@
 import keras
 import tensorflow as tf
 
-from fomm_tf import conventions, geometry
+from fomm_tf import geometry
 from fomm_tf.layers import AntiAliasDownsample, Hourglass
+from fomm_tf.layers.init_config import ConfigFromInit
 from fomm_tf.layers.normalization import conv
 
 
 @keras.saving.register_keras_serializable(package="fomm_tf")
-class DenseMotionNetwork(keras.layers.Layer):
+class DenseMotionNetwork(ConfigFromInit, keras.layers.Layer):
     """Sparse first-order motions -> dense backward flow and occlusion map.
 
     Paper eq. 4: each keypoint k moves z to T_k(z) = kp_s + J_s J_d^-1 (z - kp_d);
@@ -19,29 +20,24 @@ class DenseMotionNetwork(keras.layers.Layer):
 
     def __init__(
         self,
+        *,
         num_kp,
         num_channels,
         block_expansion,
         max_features,
         num_blocks,
-        estimate_occlusion_map=False,
-        scale_factor=1.0,
-        kp_variance=conventions.KP_VARIANCE,
-        align_corners=conventions.DEFAULT_ALIGN_CORNERS,
+        estimate_occlusion_map,
+        scale_factor,
+        kp_variance,
+        align_corners,
         synchronized_bn=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
         self.num_kp = num_kp
         self.num_channels = num_channels
-        self.block_expansion = block_expansion
-        self.max_features = max_features
-        self.num_blocks = num_blocks
-        self.estimate_occlusion_map = estimate_occlusion_map
-        self.scale_factor = scale_factor
         self.kp_variance = kp_variance
         self.align_corners = align_corners
-        self.synchronized_bn = synchronized_bn
         self.hourglass = Hourglass(
             block_expansion, max_features, num_blocks, synchronized_bn, name="hourglass"
         )
@@ -135,19 +131,3 @@ class DenseMotionNetwork(keras.layers.Layer):
             if self.occlusion is not None:
                 out["occlusion_logits"] = occlusion_logits
         return out
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            num_kp=self.num_kp,
-            num_channels=self.num_channels,
-            block_expansion=self.block_expansion,
-            max_features=self.max_features,
-            num_blocks=self.num_blocks,
-            estimate_occlusion_map=self.estimate_occlusion_map,
-            scale_factor=self.scale_factor,
-            kp_variance=self.kp_variance,
-            align_corners=self.align_corners,
-            synchronized_bn=self.synchronized_bn,
-        )
-        return config

@@ -3,13 +3,14 @@
 import keras
 import tensorflow as tf
 
-from fomm_tf import conventions, geometry
+from fomm_tf import geometry
 from fomm_tf.layers import DiscriminatorBlock, SpectralNormConv2D
+from fomm_tf.layers.init_config import ConfigFromInit
 from fomm_tf.layers.normalization import conv
 
 
 @keras.saving.register_keras_serializable(package="fomm_tf")
-class Discriminator(keras.layers.Layer):
+class Discriminator(ConfigFromInit, keras.layers.Layer):
     """Pix2pix-style patch discriminator at one scale.
 
     Returns the down-block feature maps (used by the feature-matching loss) and
@@ -19,24 +20,20 @@ class Discriminator(keras.layers.Layer):
 
     def __init__(
         self,
-        num_channels=3,
-        block_expansion=64,
-        num_blocks=4,
-        max_features=512,
-        sn=False,
-        use_kp=False,
-        num_kp=10,
-        kp_variance=conventions.KP_VARIANCE,
+        *,
+        num_channels,
+        block_expansion,
+        num_blocks,
+        max_features,
+        sn,
+        use_kp,
+        num_kp,
+        kp_variance,
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.num_channels = num_channels
-        self.block_expansion = block_expansion
-        self.num_blocks = num_blocks
-        self.max_features = max_features
         self.sn = sn
         self.use_kp = use_kp
-        self.num_kp = num_kp
         self.kp_variance = kp_variance
         self.down_blocks = [
             DiscriminatorBlock(
@@ -66,17 +63,3 @@ class Discriminator(keras.layers.Layer):
             feature_maps.append(out)
         prediction = self.conv(out, training=training) if self.sn else self.conv(out)
         return feature_maps, prediction
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            num_channels=self.num_channels,
-            block_expansion=self.block_expansion,
-            num_blocks=self.num_blocks,
-            max_features=self.max_features,
-            sn=self.sn,
-            use_kp=self.use_kp,
-            num_kp=self.num_kp,
-            kp_variance=self.kp_variance,
-        )
-        return config

@@ -5,12 +5,13 @@ import tensorflow as tf
 
 from fomm_tf import geometry
 from fomm_tf.layers import AntiAliasDownsample, Hourglass
+from fomm_tf.layers.init_config import ConfigFromInit
 from fomm_tf.layers.normalization import conv
 from fomm_tf.models.traced_build import TracedBuildMixin
 
 
 @keras.saving.register_keras_serializable(package="fomm_tf")
-class KeypointDetector(TracedBuildMixin, keras.Model):
+class KeypointDetector(ConfigFromInit, TracedBuildMixin, keras.Model):
     """Images (B, H, W, C) in [0, 1] -> K keypoints and local jacobians.
 
     Heatmaps are a softmax over each 7x7-valid-conv map divided by the
@@ -20,31 +21,23 @@ class KeypointDetector(TracedBuildMixin, keras.Model):
 
     def __init__(
         self,
+        *,
         num_kp,
         num_channels,
         block_expansion,
         max_features,
         num_blocks,
         temperature,
-        estimate_jacobian=False,
-        scale_factor=1.0,
-        single_jacobian_map=False,
-        pad=0,
+        estimate_jacobian,
+        scale_factor,
+        single_jacobian_map,
+        pad,
         synchronized_bn=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
         self.num_kp = num_kp
-        self.num_channels = num_channels
-        self.block_expansion = block_expansion
-        self.max_features = max_features
-        self.num_blocks = num_blocks
         self.temperature = temperature
-        self.estimate_jacobian = estimate_jacobian
-        self.scale_factor = scale_factor
-        self.single_jacobian_map = single_jacobian_map
-        self.pad = pad
-        self.synchronized_bn = synchronized_bn
         self.predictor = Hourglass(
             block_expansion, max_features, num_blocks, synchronized_bn, name="predictor"
         )
@@ -104,20 +97,3 @@ class KeypointDetector(TracedBuildMixin, keras.Model):
         maps = tf.reshape(maps, (shape[0], shape[1], shape[2], -1, 4))
         jacobian = tf.reduce_sum(heatmap[..., None] * maps, axis=[1, 2])  # (B, K, 4)
         return tf.reshape(jacobian, (-1, self.num_kp, 2, 2))
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            num_kp=self.num_kp,
-            num_channels=self.num_channels,
-            block_expansion=self.block_expansion,
-            max_features=self.max_features,
-            num_blocks=self.num_blocks,
-            temperature=self.temperature,
-            estimate_jacobian=self.estimate_jacobian,
-            scale_factor=self.scale_factor,
-            single_jacobian_map=self.single_jacobian_map,
-            pad=self.pad,
-            synchronized_bn=self.synchronized_bn,
-        )
-        return config

@@ -2,8 +2,8 @@
 
 import keras
 
-from fomm_tf import conventions
 from fomm_tf.layers import AntiAliasDownsample
+from fomm_tf.layers.init_config import ConfigFromInit
 from fomm_tf.models.discriminator import Discriminator
 from fomm_tf.models.traced_build import TracedBuildMixin, dummy_keypoints
 
@@ -14,7 +14,7 @@ def scale_key(scale):
 
 
 @keras.saving.register_keras_serializable(package="fomm_tf")
-class MultiScaleDiscriminator(TracedBuildMixin, keras.Model):
+class MultiScaleDiscriminator(ConfigFromInit, TracedBuildMixin, keras.Model):
     """One ``Discriminator`` per scale of the image pyramid.
 
     Call with an image (B, H, W, C) (the pyramid is built here with the
@@ -25,15 +25,16 @@ class MultiScaleDiscriminator(TracedBuildMixin, keras.Model):
 
     def __init__(
         self,
+        *,
         scales=(1,),
-        num_channels=3,
-        block_expansion=64,
-        num_blocks=4,
-        max_features=512,
-        sn=False,
-        use_kp=False,
-        num_kp=10,
-        kp_variance=conventions.KP_VARIANCE,
+        num_channels,
+        block_expansion,
+        num_blocks,
+        max_features,
+        sn,
+        use_kp,
+        num_kp,
+        kp_variance,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -84,8 +85,3 @@ class MultiScaleDiscriminator(TracedBuildMixin, keras.Model):
             out[f"feature_maps_{key}"] = feature_maps
             out[f"prediction_map_{key}"] = prediction
         return out
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(scales=list(self.scales), **self.disc_kwargs)
-        return config

@@ -3,8 +3,9 @@
 import keras
 import tensorflow as tf
 
-from fomm_tf import conventions, geometry
+from fomm_tf import geometry
 from fomm_tf.layers import DownBlock, ResBlock, SameBlock, UpBlock
+from fomm_tf.layers.init_config import ConfigFromInit
 from fomm_tf.layers.normalization import conv
 from fomm_tf.models.dense_motion_network import DenseMotionNetwork
 from fomm_tf.models.traced_build import TracedBuildMixin, dummy_keypoints
@@ -18,7 +19,7 @@ def _resize_to(tensor, height, width):
 
 
 @keras.saving.register_keras_serializable(package="fomm_tf")
-class OcclusionAwareGenerator(TracedBuildMixin, keras.Model):
+class OcclusionAwareGenerator(ConfigFromInit, TracedBuildMixin, keras.Model):
     """Encode the source, warp its features by the dense motion, mask them by the
     occlusion map (paper eq. 8), decode the animated frame.
 
@@ -30,31 +31,25 @@ class OcclusionAwareGenerator(TracedBuildMixin, keras.Model):
 
     def __init__(
         self,
+        *,
         num_kp,
         num_channels,
         block_expansion,
         max_features,
         num_down_blocks,
         num_bottleneck_blocks,
-        estimate_occlusion_map=False,
-        dense_motion_params=None,
-        estimate_jacobian=False,
-        align_corners=conventions.DEFAULT_ALIGN_CORNERS,
+        estimate_occlusion_map,
+        dense_motion_params,
+        estimate_jacobian,
+        align_corners,
         synchronized_bn=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
         self.num_kp = num_kp
-        self.num_channels = num_channels
-        self.block_expansion = block_expansion
-        self.max_features = max_features
-        self.num_down_blocks = num_down_blocks
-        self.num_bottleneck_blocks = num_bottleneck_blocks
-        self.estimate_occlusion_map = estimate_occlusion_map
         self.dense_motion_params = dict(dense_motion_params or {}) or None
         self.estimate_jacobian = estimate_jacobian
         self.align_corners = align_corners
-        self.synchronized_bn = synchronized_bn
         self.dense_motion_network = None
         if self.dense_motion_params:
             self.dense_motion_network = DenseMotionNetwork(
@@ -152,20 +147,3 @@ class OcclusionAwareGenerator(TracedBuildMixin, keras.Model):
             out["bottleneck_input"] = features
         out["prediction"] = self.decode(features, training=training)
         return out
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            num_kp=self.num_kp,
-            num_channels=self.num_channels,
-            block_expansion=self.block_expansion,
-            max_features=self.max_features,
-            num_down_blocks=self.num_down_blocks,
-            num_bottleneck_blocks=self.num_bottleneck_blocks,
-            estimate_occlusion_map=self.estimate_occlusion_map,
-            dense_motion_params=self.dense_motion_params,
-            estimate_jacobian=self.estimate_jacobian,
-            align_corners=self.align_corners,
-            synchronized_bn=self.synchronized_bn,
-        )
-        return config

@@ -4,9 +4,7 @@ import math
 
 import keras
 
-
-class NonFiniteLossError(RuntimeError):
-    """A loss or gradient became NaN/inf; the last good checkpoint is kept."""
+from fomm_tf.errors import NonFiniteLossError
 
 
 class ProgressCheckpoint(keras.callbacks.Callback):

@@ -24,7 +24,8 @@ import numpy as np
 import tensorflow as tf
 
 from fomm_tf import conventions
-from fomm_tf.torch_checkpoint import CheckpointError, read_torch_checkpoint
+from fomm_tf.errors import CheckpointError, one_line
+from fomm_tf.torch_checkpoint import read_torch_checkpoint
 
 # torchvision ``cfg['E']`` up to relu5_1: conv widths, "M" = 2x2 max-pool.
 CFG_E = (
@@ -189,9 +190,8 @@ def keras_h5_state_dict(path):
         with h5py.File(path, "r") as file:
             layers = [_h5_layer_weights(file, name) for name in KERAS_LAYER_NAMES]
     except (OSError, KeyError, ValueError) as error:
-        message = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise CheckpointError(
-            f"{path}: not a Keras VGG19 weights file ({message})"
+            f"{path}: not a Keras VGG19 weights file ({one_line(error)})"
         ) from None
     kernel, bias = layers[0]
     rgb_kernel = kernel[:, :, ::-1, :]  # BGR input channels -> RGB

@@ -6,8 +6,8 @@ the frame generator with the normalisation flags. Uses
 ``ai_edge_litert.interpreter.Interpreter`` (XNNPACK), never TensorFlow.
 
 ``LiteRTRunner`` is a ``fomm_tf.animation.Animator``, so ``python -m
-fomm_tf.animate --backend tflite`` drives it with the Keras loop; that loop
-calls :meth:`LiteRTRunner.generate_normalized`, which normalises in the graph.
+fomm_tf.animate --backend tflite`` drives it with the Keras loop; its
+:meth:`LiteRTRunner.generate` normalises in the graph.
 """
 
 import hashlib
@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 
-from export.errors import ExportError
+from fomm_tf import animation
+from fomm_tf.errors import ExportError
 
 KEYS = ("value", "jacobian")
 IMAGE_INPUTS = ("image", "source")  # inputs of shape (1, *frame_shape)
@@ -104,21 +105,11 @@ class LiteRTRunner:
         ]
         return np.concatenate(frames)
 
-    def generate_normalized(
-        self, source, kp_source, kp_driving, kp_driving_initial, normalization
-    ):
-        """``fomm_tf.animation.Animator`` form: ``normalization`` holds the
-        ``normalize_kp`` keywords, passed to the graph as its flags vector in the
-        card's order."""
-        flags = [float(normalization[name]) for name in self.flag_order]
-        return self.generate(source, kp_source, kp_driving, kp_driving_initial, flags)
-
     def animate(self, source, driving, flags=None):
-        """Whole pipeline: first driving frame gives the initial keypoints."""
-        kp_source = self.keypoints(source)
-        kp_driving = self.keypoints(driving)
-        initial = {key: value[:1] for key, value in kp_driving.items()}
-        return self.generate(source, kp_source, kp_driving, initial, flags)
+        """Whole pipeline (``fomm_tf.animation.animate``): the first driving frame
+        gives the initial keypoints; ``flags`` default to the config's."""
+        flags = self.default_flags if flags is None else flags
+        return animation.animate(self, self._frames(source)[0], driving, flags=flags)
 
     def _features(self, source):
         """``source_encoder`` output, cached per source image."""
