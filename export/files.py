@@ -3,10 +3,16 @@
 import contextlib
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 from fomm_tf.errors import ExportError
+from fomm_tf.output_paths import (
+    exchange,
+    make_temp_dir,
+    remove_path,
+    remove_stale,
+    stale_siblings,
+)
 
 
 def check_writable_parent(path):
@@ -20,16 +26,48 @@ def check_writable_parent(path):
         raise ExportError(f"output directory {parent} is not writable")
 
 
+def check_replaceable(path, marker):
+    """ExportError unless ``path`` is absent, an empty folder, or a folder an
+    exporter wrote (it holds ``marker``): an export never replaces anything
+    else."""
+    path = Path(path)
+    if not os.path.lexists(path):
+        return
+    if path.is_symlink() or not path.is_dir():
+        raise ExportError(f"{path}: exists and is not a folder; refusing to replace it")
+    if any(path.iterdir()) and not (path / marker).exists():
+        raise ExportError(
+            f"{path}: refusing to replace a non-empty folder that holds no {marker} "
+            "(remove it or choose another output)"
+        )
+
+
+def recover(path):
+    """Undo what a killed run left beside ``path``: restore a moved-away old
+    output when ``path`` is missing, then remove stale temporary folders."""
+    path = Path(path)
+    for old in stale_siblings(path, "old"):
+        previous = Path(old) / path.name
+        if not os.path.lexists(path) and os.path.lexists(previous):
+            os.replace(previous, path)
+        remove_path(old)
+    remove_stale(path, "tmp")
+
+
 @contextlib.contextmanager
-def atomic_directory(path):
+def atomic_directory(path, marker):
     """Yield a temporary sibling directory that replaces ``path`` on success.
 
+    ``path`` must be absent, empty or an earlier export (holding ``marker``).
     On any exception (including KeyboardInterrupt) the temporary directory is
-    removed and an existing ``path`` is left untouched.
+    removed and an existing ``path`` is left untouched. Leftovers of a killed
+    run are cleaned (or an old output restored) first, see :func:`recover`.
     """
     path = Path(path).resolve()
     check_writable_parent(path)
-    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
+    recover(path)
+    check_replaceable(path, marker)
+    staging = Path(make_temp_dir(path, "tmp"))
     staging.chmod(0o755)
     try:
         yield staging
@@ -40,11 +78,22 @@ def atomic_directory(path):
 
 
 def _swap_in(staging, path):
-    """Rename ``staging`` to ``path``; an old ``path`` is moved aside first."""
-    if not path.exists():
+    """Put ``staging`` at ``path``; the visible path holds the old or the new
+    output at every instant where the system allows it.
+
+    Absent or empty ``path``: one ``rename``. An earlier export: an atomic
+    exchange (Linux ``renameat2``), then the old one (now in ``staging``) is
+    removed. Elsewhere two renames: the old output is moved into a
+    ``.<name>.old-<pid>-*`` folder first; a kill between the renames leaves it
+    there, and the next run puts it back (:func:`recover`).
+    """
+    if not path.exists() or not any(path.iterdir()):
         os.replace(staging, path)
         return
-    retired = Path(tempfile.mkdtemp(prefix=f".{path.name}.old-", dir=path.parent))
+    if exchange(staging, path):
+        shutil.rmtree(staging, ignore_errors=True)
+        return
+    retired = Path(make_temp_dir(path, "old"))
     os.replace(path, retired / path.name)
     os.replace(staging, path)
     shutil.rmtree(retired, ignore_errors=True)

@@ -22,7 +22,12 @@ import tensorflow as tf
 from absl import app, flags
 
 from export import graphs
-from export.files import atomic_directory, check_writable_parent
+from export.files import (
+    atomic_directory,
+    check_replaceable,
+    check_writable_parent,
+    recover,
+)
 from export.loading import define_model_flags, load_models
 from export.spec import ExportSpec
 from fomm_tf.cli import errors_as_exit
@@ -123,16 +128,43 @@ def _ordered(kp):
     return [kp[key] for key in ("kp_value", "kp_jacobian") if key in kp]
 
 
-def export_saved_model(models, out_dir, model_name="fomm", version=1):
-    """Write ``out_dir/model_name/version`` atomically; returns its path."""
-    if not str(model_name) or "/" in str(model_name):
-        raise ExportError(f"bad model name {model_name!r}")
+MARKER = "saved_model.pb"
+
+
+def check_model_name(model_name):
+    """ExportError unless ``model_name`` is one plain path component."""
+    name = str(model_name)
+    if (
+        name in ("", ".", "..")
+        or "/" in name
+        or "\\" in name
+        or "\0" in name
+        or name != name.strip()
+    ):
+        raise ExportError(
+            f"--model_name must be a single folder name, got {model_name!r}"
+        )
+    return name
+
+
+def check_target(out_dir, model_name, version):
+    """``out_dir/model_name/version``, checked before any work: a safe name, a
+    positive version, a writable parent, nothing there an export may not replace."""
+    name = check_model_name(model_name)
     if int(version) < 1:
         raise ExportError(f"version must be a positive integer, got {version}")
-    target = Path(out_dir) / str(model_name) / str(int(version))
+    target = Path(out_dir) / name / str(int(version))
     check_writable_parent(target)
+    recover(target)
+    check_replaceable(target, MARKER)
+    return target
+
+
+def export_saved_model(models, out_dir, model_name="fomm", version=1):
+    """Write ``out_dir/model_name/version`` atomically; returns its path."""
+    target = check_target(out_dir, model_name, version)
     module = ServingModule(models, ExportSpec.from_models(models))
-    with atomic_directory(target) as staging:
+    with atomic_directory(target, MARKER) as staging:
         tf.saved_model.save(module, str(staging), signatures=module.signatures())
     return target
 
@@ -151,7 +183,7 @@ def main(argv):
     with errors_as_exit("export.saved_model"):
         if not options.out:
             raise ExportError("--out is required")
-        check_writable_parent(Path(options.out) / options.model_name / "1")
+        check_target(options.out, options.model_name, options.version)
         models, _ = load_models(
             options.config, options.checkpoint, options.random_weights
         )

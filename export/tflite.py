@@ -22,7 +22,12 @@ from absl import app, flags
 
 from export import calibration, converter, frames, model_card
 from export.builtin_check import check_builtin_only
-from export.files import atomic_directory, check_writable_parent
+from export.files import (
+    atomic_directory,
+    check_replaceable,
+    check_writable_parent,
+    recover,
+)
 from export.loading import define_model_flags, load_models
 from export.signatures import LAYOUTS, model_functions
 from export.spec import ExportSpec
@@ -56,13 +61,24 @@ def check_request(modes, layout, calibration_frames):
         raise ExportError("full_int8 needs calibration frames (--calibration)")
 
 
+CARD_NAME = "model_card.json"
+
+
+def check_outputs(out_dir, modes):
+    """Refuse, before any work, mode folders an export may not replace."""
+    for mode in modes:
+        check_writable_parent(Path(out_dir) / mode)
+        recover(Path(out_dir) / mode)
+        check_replaceable(Path(out_dir) / mode, CARD_NAME)
+
+
 def export_tflite(
     models, out_dir, modes, layout="split", calibration_frames=None, weights="unknown"
 ):
     """Export every mode to ``out_dir/<mode>``; returns ``{mode: directory}``."""
     check_request(modes, layout, calibration_frames)
     out_dir = Path(out_dir)
-    check_writable_parent(out_dir / modes[0])
+    check_outputs(out_dir, modes)
     spec = ExportSpec.from_models(models)
     functions = model_functions(models, spec, layout)
     samples = {}
@@ -73,7 +89,7 @@ def export_tflite(
     converted = {}
     written = {}
     for mode in modes:
-        with atomic_directory(out_dir / mode) as staging:
+        with atomic_directory(out_dir / mode, CARD_NAME) as staging:
             entries = []
             for name, function in functions.items():
                 key = (name, file_mode(name, mode))
@@ -88,7 +104,7 @@ def export_tflite(
                     model_card.tflite_entry(converted[key], f"{name}.tflite", key[1])
                 )
             model_card.write_card(
-                staging / "model_card.json",
+                staging / CARD_NAME,
                 spec,
                 mode,
                 layout,
@@ -128,7 +144,7 @@ def main(argv):
         if not options.out:
             raise ExportError("--out is required")
         check_request(options.modes, options.layout, options.calibration)
-        check_writable_parent(Path(options.out) / "x")
+        check_outputs(Path(options.out), options.modes)
         models, weights = load_models(
             options.config, options.checkpoint, options.random_weights
         )

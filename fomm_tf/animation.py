@@ -250,12 +250,16 @@ def _initial_keypoints(animator, source, kp_source, driving_path, info, options)
     return 0, None
 
 
+def _inputs(source_path, driving_path):
+    return (("--source_image", source_path), ("--driving_video", driving_path))
+
+
 def check_inputs(source_path, driving_path, result_path, options=AnimationOptions()):
     """The source image and the driving VideoInfo; raises ValueError (MediaError)
     naming the first problem. Cheap, so a CLI can call it before loading a model."""
     if options.batch_size < 1:
         raise ValueError(f"--batch_size must be positive, got {options.batch_size}")
-    video_io.check_writable(result_path)
+    video_io.check_writable(result_path, _inputs(source_path, driving_path))
     source_image = video_io.read_image(source_path)
     return source_image, video_io.video_info(driving_path, options.fps)
 
@@ -292,7 +296,12 @@ def animate_video(
         info.frame_count, os.path.basename(result_path), enabled=show_progress
     )
     audio_from = driving_path if options.audio else None
-    with video_io.VideoWriter(result_path, info.fps, audio_from=audio_from) as writer:
+    with video_io.VideoWriter(
+        result_path,
+        info.fps,
+        audio_from=audio_from,
+        inputs=_inputs(source_path, driving_path),
+    ) as writer:
         flags = flags_from_keywords(
             demo_normalization(options.relative, options.adapt_scale)
         )

@@ -14,6 +14,7 @@ from absl import app, flags
 
 from fomm_tf.checkpoints import load_checkpoint
 from fomm_tf.cli import errors_as_exit
+from fomm_tf.output_paths import check_not_input, remove_stale, temp_prefix
 
 FLAGS = flags.FLAGS
 
@@ -49,8 +50,18 @@ def convert(config_path, checkpoint_path, output_path, align_corners=None):
     directory = os.path.dirname(os.path.abspath(output_path))
     if not os.path.isdir(directory):
         raise ValueError(f"{output_path}: directory {directory} does not exist")
+    if os.path.lexists(output_path) and not os.path.isfile(output_path):
+        raise ValueError(f"{output_path}: exists and is not a regular file")
+    check_not_input(
+        output_path,
+        (("--checkpoint", checkpoint_path), ("--config", config_path)),
+        "--output",
+    )
     models = load_checkpoint(config_path, checkpoint_path, align_corners)
-    handle, temporary = tempfile.mkstemp(suffix=".keras", dir=directory)
+    remove_stale(output_path, "tmp")
+    handle, temporary = tempfile.mkstemp(
+        prefix=temp_prefix(output_path, "tmp"), suffix=".keras", dir=directory
+    )
     os.close(handle)
     try:
         models.save(temporary)

@@ -10,6 +10,8 @@ official ``compute_bbox`` does. Every frame is cut to that box and resized to
 ``--image_size`` (256x256 by default), ready for animation or training.
 """
 
+import os
+
 import numpy as np
 from absl import app, flags
 
@@ -121,14 +123,22 @@ def square_crop_box(box, frame_shape, increase=0.1):
     return top, top + side, left, left + side
 
 
+def check_paths(path, output):
+    """Refuse an unusable output (or one that is the input) before any work."""
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"--input_video {path}: no such file")
+    video_io.check_writable(output, (("--input_video", path),))
+
+
 def crop_video(path, output, detect, image_size=256, increase=0.1, every=5):
     """Detect the face track of ``path`` and write its square crop to ``output``;
     returns the crop box (top, bottom, left, right)."""
+    check_paths(path, output)
     info = video_io.video_info(path)
-    video_io.check_writable(output)
     box, shape = face_track(path, detect, every)
     top, bottom, left, right = square_crop_box(box, shape, increase)
-    with video_io.VideoWriter(output, info.fps) as writer:
+    inputs = (("--input_video", path),)
+    with video_io.VideoWriter(output, info.fps, inputs=inputs) as writer:
         for frame in video_io.iter_frames(path):
             crop = frame[top:bottom, left:right]
             writer.write(video_io.fit_frame(crop, (image_size, image_size)))
@@ -140,6 +150,7 @@ def main(argv):
     with errors_as_exit(extra=(ImportError,)):
         if FLAGS.input_video is None:
             raise ValueError("--input_video is required")
+        check_paths(FLAGS.input_video, FLAGS.output_video)
         detect = mtcnn_detector(FLAGS.min_confidence)
         box = crop_video(
             FLAGS.input_video,

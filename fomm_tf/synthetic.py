@@ -22,7 +22,6 @@ import math
 import os
 import shutil
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +31,7 @@ from absl import app, flags
 
 from fomm_tf import synthetic_heads, video_io
 from fomm_tf.cli import errors_as_exit
+from fomm_tf.output_paths import make_temp_dir
 
 FORMATS = ("png", "mp4")
 WORLDS = ("ellipses", "heads")
@@ -127,13 +127,11 @@ def write_dataset(
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ValueError(f"{out}: output exists and is not an empty directory")
     out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    staging = Path(make_temp_dir(out, "partial"))
     try:
         written = _write_clips(staging, video_format, **arguments)
         (staging / WORLD_FILE).write_text(json.dumps(arguments, indent=2) + "\n")
-        if out.exists():
-            out.rmdir()
-        os.replace(staging, out)
+        os.replace(staging, out)  # replaces an empty folder in one step
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -22,6 +22,7 @@ import imageio_ffmpeg
 import numpy as np
 
 from fomm_tf.errors import MediaError
+from fomm_tf.output_paths import check_not_input, remove_stale, temp_prefix
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".m4v", ".webm", ".gif")
@@ -389,37 +390,61 @@ def is_frame_folder_path(path):
     return not os.fspath(path).lower().endswith(VIDEO_SUFFIXES)
 
 
-def check_writable(path):
-    """MediaError unless ``path`` can be created (its folder exists)."""
+def check_writable(path, inputs=()):
+    """MediaError unless ``path`` can be created as an output without losing
+    anything: its folder exists and is writable, it is none of ``inputs``
+    (``(flag name, path)`` pairs), and a frames output is not an existing file
+    or non-empty folder (a video output may replace an existing regular file)."""
+    path = os.fspath(path)
+    if not path.strip():
+        raise MediaError("the output path is empty")
+    check_not_input(path, inputs)
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise MediaError(f"{path}: directory {folder} does not exist")
     if not os.access(folder, os.W_OK):
         raise MediaError(f"{path}: directory {folder} is not writable")
-    if os.path.isdir(path) and not is_frame_folder_path(path):
+    if is_frame_folder_path(path):
+        if os.path.isdir(path) and os.listdir(path):
+            raise MediaError(
+                f"{path}: refusing to replace an existing non-empty folder with "
+                "frames (remove it or choose a new path)"
+            )
+        if os.path.lexists(path) and not os.path.isdir(path):
+            raise MediaError(
+                f"{path}: exists and is not a folder (a path without a video "
+                "suffix writes a folder of PNG frames)"
+            )
+    elif os.path.isdir(path):
         raise MediaError(f"{path}: is a directory")
+    elif os.path.lexists(path) and not os.path.isfile(path):
+        raise MediaError(f"{path}: exists and is not a regular file")
 
 
 class VideoWriter:
     """Writes frames to a video file or a folder of lossless PNG frames, atomically.
 
-    Frames go to a temporary file (or folder) beside ``path``; ``close()`` moves
-    it into place with ``os.replace``, so an existing result is only ever
-    replaced by a complete one. Used as a context manager, an exception discards
-    the partial output. ``audio_from`` copies that file's audio track (if any)
-    into the result (video files only).
+    Frames go to a temporary file (or folder) ``.<name>.partial-<pid>-*`` beside
+    ``path``; ``close()`` moves it into place with one ``os.replace``, so an
+    existing result (a regular file, or an empty folder; a non-empty folder is
+    refused, see :func:`check_writable`) is only ever replaced by a complete
+    one. Leftovers of a killed run are removed by the next writer of ``path``.
+    Used as a context manager, an exception discards the partial output.
+    ``audio_from`` copies that file's audio track (if any) into the result
+    (video files only).
 
     The format follows the suffix of ``path``: .mp4/.mov/.mkv/.avi/.m4v (H.264),
     .webm (VP9), .gif; no video suffix means a folder of ``000000.png`` ...
     """
 
-    def __init__(self, path, fps, audio_from=None, crf=18):
+    def __init__(self, path, fps, audio_from=None, crf=18, inputs=()):
         self.path = os.fspath(path)
         self.fps = float(fps)
         self.audio_from = audio_from
         self.crf = crf
         self.frame_count = 0
-        check_writable(self.path)
+        check_writable(self.path, inputs)
+        remove_stale(self.path, "partial")
         self._folder = is_frame_folder_path(self.path)
         self._temp = self._make_temp()
         self._encoder = None
@@ -431,12 +456,12 @@ class VideoWriter:
         umask = os.umask(0)
         os.umask(umask)
         if self._folder:
-            temp = tempfile.mkdtemp(prefix=f".{name}.partial-", dir=folder)
+            temp = tempfile.mkdtemp(prefix=temp_prefix(name, "partial"), dir=folder)
             os.chmod(temp, 0o777 & ~umask)
             return temp
         suffix = Path(name).suffix
         handle, temp = tempfile.mkstemp(
-            prefix=f".{name}.partial-", suffix=suffix, dir=folder
+            prefix=temp_prefix(name, "partial"), suffix=suffix, dir=folder
         )
         os.close(handle)
         os.chmod(temp, 0o666 & ~umask)
@@ -513,16 +538,8 @@ class VideoWriter:
         os.replace(with_audio, self._temp)
 
     def _move_into_place(self):
-        if self._folder and os.path.isdir(self.path):
-            old = tempfile.mkdtemp(
-                prefix=f".{os.path.basename(self.path)}.old-",
-                dir=os.path.dirname(os.path.abspath(self.path)),
-            )
-            os.replace(self.path, os.path.join(old, "previous"))
-            os.replace(self._temp, self.path)
-            shutil.rmtree(old)
-        else:
-            os.replace(self._temp, self.path)
+        # rename(2) replaces a regular file or an empty folder in one step
+        os.replace(self._temp, self.path)
         self._temp = None
 
     def abort(self):

@@ -172,12 +172,18 @@ def test_writer_failure_keeps_existing_result(tmp_path):
     assert leftovers(tmp_path) == []
 
 
-def test_writer_replaces_existing_frame_folder(tmp_path):
+def test_writer_refuses_existing_frame_folder_and_fills_an_empty_one(tmp_path):
     result = tmp_path / "frames"
     write_video(result, noise_frames(4, 16, 16), fps=10)
-    write_video(result, noise_frames(2, 16, 16, seed=1), fps=10)
-    assert sorted(os.listdir(result)) == ["000000.png", "000001.png"]
-    assert sorted(os.listdir(tmp_path)) == ["frames"]
+    before = {name: (result / name).read_bytes() for name in os.listdir(result)}
+    with pytest.raises(MediaError, match="refusing to replace an existing non-empty"):
+        write_video(result, noise_frames(2, 16, 16, seed=1), fps=10)
+    assert {name: (result / name).read_bytes() for name in os.listdir(result)} == before
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    write_video(empty, noise_frames(2, 16, 16, seed=1), fps=10)
+    assert sorted(os.listdir(empty)) == ["000000.png", "000001.png"]
+    assert sorted(os.listdir(tmp_path)) == ["empty", "frames"]
 
 
 def test_writer_rejects_missing_directory(tmp_path):
