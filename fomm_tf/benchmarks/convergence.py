@@ -14,7 +14,6 @@ table and writes JSON.
 """
 
 import dataclasses
-import json
 import os
 import tempfile
 import time
@@ -22,6 +21,7 @@ import time
 from absl import app, flags
 
 from fomm_tf import heads_scores, load_checkpoint, load_config
+from fomm_tf.benchmarks import report
 from fomm_tf.synthetic import write_dataset
 from fomm_tf.training.session import VGG_RECIPE, TrainOptions, train
 
@@ -103,11 +103,7 @@ def main(argv):
     spec = ConvergenceRun(steps=FLAGS.steps, seed=FLAGS.seed, config=FLAGS.config)
     with tempfile.TemporaryDirectory() as workdir:
         results = run(spec, workdir)
-    results["wall_seconds"] = round(time.time() - start, 1)
-    print_table(results)
-    if FLAGS.json:
-        with open(FLAGS.json, "w") as file:
-            json.dump(results, file, indent=2)
+    report(results, start, print_table, FLAGS.json)
 
 
 if __name__ == "__main__":

@@ -10,14 +10,14 @@ by ``python -m fomm_tf.synthetic --world heads``). Prints a table and writes
 JSON; see :mod:`fomm_tf.heads_scores` for the protocol.
 """
 
-import json
 import os
-import sys
 import time
 
 from absl import app, flags
 
 from fomm_tf import heads_scores, load_checkpoint
+from fomm_tf.benchmarks import report
+from fomm_tf.cli import errors_as_exit
 
 ASSETS = os.path.join(os.path.dirname(os.path.dirname(__file__)), "assets")
 BUNDLED_MODEL = os.path.join(ASSETS, "synthetic-64.keras")
@@ -74,16 +74,9 @@ def print_table(results):
 def main(argv):
     del argv
     start = time.time()
-    try:
+    with errors_as_exit():
         results = score(FLAGS.model, FLAGS.world)
-    except (ValueError, OSError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(1)
-    results["wall_seconds"] = round(time.time() - start, 1)
-    print_table(results)
-    if FLAGS.json:
-        with open(FLAGS.json, "w") as file:
-            json.dump(results, file, indent=2)
+    report(results, start, print_table, FLAGS.json)
 
 
 if __name__ == "__main__":
