@@ -124,35 +124,48 @@ public final class Json {
     }
   }
 
-  private List<Object> array() {
-    List<Object> out = new ArrayList<>();
+  /** Steps over an opening bracket; true (and past {@code close}) when empty. */
+  private boolean opensEmpty(char close) {
     pos++;
     skipSpace();
-    if (peek() == ']') {
-      pos++;
+    if (peek() != close) {
+      return false;
+    }
+    pos++;
+    return true;
+  }
+
+  private List<Object> array() {
+    List<Object> out = new ArrayList<>();
+    if (opensEmpty(']')) {
       return out;
     }
     while (true) {
       skipSpace();
       out.add(value());
-      skipSpace();
-      char c = peek();
-      pos++;
-      if (c == ']') {
+      if (closes(']')) {
         return out;
-      }
-      if (c != ',') {
-        throw error("expected , or ]");
       }
     }
   }
 
+  /** After an element: true past {@code close}, false past a comma. */
+  private boolean closes(char close) {
+    skipSpace();
+    char c = peek();
+    pos++;
+    if (c == close) {
+      return true;
+    }
+    if (c != ',') {
+      throw error("expected , or " + close);
+    }
+    return false;
+  }
+
   private Map<String, Object> object() {
     Map<String, Object> out = new LinkedHashMap<>();
-    pos++;
-    skipSpace();
-    if (peek() == '}') {
-      pos++;
+    if (opensEmpty('}')) {
       return out;
     }
     while (true) {
@@ -168,14 +181,8 @@ public final class Json {
       pos++;
       skipSpace();
       out.put(key, value());
-      skipSpace();
-      char c = peek();
-      pos++;
-      if (c == '}') {
+      if (closes('}')) {
         return out;
-      }
-      if (c != ',') {
-        throw error("expected , or }");
       }
     }
   }
