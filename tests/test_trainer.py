@@ -156,7 +156,7 @@ if args["logical_cpus"] > 1:
     tf.config.set_logical_device_configuration(
         cpu, [tf.config.LogicalDeviceConfiguration()] * args["logical_cpus"])
 import keras
-from fomm_tf.training.session import TrainOptions, make_strategy, train
+from fomm_tf.training import TrainOptions, make_strategy, train
 
 def sgd(train_params):
     rates = (train_params.lr_generator, train_params.lr_discriminator,
@@ -376,11 +376,11 @@ def test_frozen_detector_and_nan_stop_keep_last_good_state(tmp_path):
     import tensorflow as tf
 
     from fomm_tf import load_config
+    from fomm_tf.training import build_trainer
     from fomm_tf.training.progress_checkpoint import (
         NonFiniteLossError,
         ProgressCheckpoint,
     )
-    from fomm_tf.training.session import build_trainer
     from fomm_tf.training.training_state import TrainingState
 
     cfg = load_config(write_config(tmp_path / "tiny.yaml", lr_kp_detector=0))
