@@ -166,11 +166,10 @@ def _repeat(kp, count):
 
 
 def _generate(models, source, kp_source, kp_driving):
-    """Generator outputs for every driving keypoint set, as numpy
-    (``prediction``: (T, H, W, 3))."""
+    """Generator outputs of one source (its keypoints ``kp_source``, batch 1)
+    for every driving keypoint set, as numpy (``prediction``: (T, H, W, 3))."""
     count = kp_driving["value"].shape[0]
-    if kp_source["value"].shape[0] != count:
-        kp_source = _repeat(kp_source, count)
+    kp_source = _repeat(kp_source, count)  # (1, K, ...) -> (T, K, ...)
     sources = tf.repeat(tf.convert_to_tensor(source)[None], count, axis=0)
     out = models.generator(
         sources, kp_source=kp_source, kp_driving=kp_driving, training=False

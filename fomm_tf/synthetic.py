@@ -111,9 +111,7 @@ def write_dataset(
     tree is written beside ``out`` and moved into place at the end, so ``out``
     is either absent/empty (on error) or complete.
     """
-    _check_arguments(num_videos, num_frames, size, video_format, videos_per_id)
-    if world not in WORLDS:
-        raise ValueError(f"world must be one of {WORLDS}, got {world!r}")
+    _check_arguments(num_videos, num_frames, size, video_format, videos_per_id, world)
     arguments = dict(
         world=world,
         num_videos=num_videos,
@@ -148,9 +146,16 @@ def write_video(frames: np.ndarray, path: Path, video_format: str) -> Path:
 
 
 def _check_arguments(
-    num_videos: int, num_frames: int, size: int, video_format: str, per_id: int
+    num_videos: int,
+    num_frames: int,
+    size: int,
+    video_format: str,
+    per_id: int,
+    world: str,
 ) -> None:
     """One-line errors for impossible requests."""
+    if world not in WORLDS:
+        raise ValueError(f"world must be one of {WORLDS}, got {world!r}")
     if num_videos < 1:
         raise ValueError(f"num_videos must be >= 1, got {num_videos}")
     if num_frames < 2:

@@ -269,7 +269,7 @@ def _render_frame(look: HeadLook, pose: Pose, background, size):
     pixels = size * SUPERSAMPLING
     u, v = _canonical_grid(pose, pixels)
     image = background.copy()
-    for centre, radii, colour in _parts(look, pose):
+    for centre, radii, colour in _ears(look):
         image[_ellipse(u, v, centre, radii)] = colour
     head = _ellipse(u, v, (0.0, 0.0), look.radii)
     skin = _skin(look, u, v)
@@ -294,8 +294,8 @@ def _skin(look, u, v):
     return texture * look.skin
 
 
-def _parts(look, pose):
-    """Parts behind the head: ears."""
+def _ears(look):
+    """Ellipses behind the head: the ears, if the identity has them."""
     if not look.ears:
         return []
     radii = (0.06, 0.09)

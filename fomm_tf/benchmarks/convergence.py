@@ -9,7 +9,7 @@ copied)::
 
     python -m fomm_tf.benchmarks.convergence --steps 600 --json convergence.json
 
-``tests/training/test_convergence.py`` runs a short version in CI. Prints a
+``tests/test_convergence.py`` runs it in CI (900 steps). Prints a
 table and writes JSON.
 """
 
