@@ -4,7 +4,7 @@ import json
 
 from ai_edge_litert.interpreter import Interpreter
 
-from fomm_tf.inference.keypoint_normalization import FLAG_NAMES
+from fomm_tf.inference.normalization_switches import FLAG_NAMES
 
 KEYPOINT_CONVENTION = (
     "(x, y) in [-1, 1]; -1 and +1 are the centres of the first and last pixel "

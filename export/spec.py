@@ -4,7 +4,7 @@ import dataclasses
 
 import tensorflow as tf
 
-from fomm_tf.inference.keypoint_normalization import (
+from fomm_tf.inference.normalization_switches import (
     FLAG_NAMES,
     flags_from_keywords,
     keywords,

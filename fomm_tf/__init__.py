@@ -11,8 +11,8 @@ Public API::
     out = models.generator(source, kp_source=kp_source, kp_driving=kp_norm)
 """
 
-from fomm_tf.checkpoints import load_checkpoint
-from fomm_tf.config import load_config
+import importlib
+
 from fomm_tf.errors import (
     CheckpointError,
     CheckpointMismatchError,
@@ -20,8 +20,23 @@ from fomm_tf.errors import (
     FommError,
     MediaError,
 )
-from fomm_tf.fomm_models import FommModels, build_models
-from fomm_tf.inference.keypoint_normalization import normalize_kp
+
+# Imported on first use, so that commands which need no Keras (the LiteRT path
+# of ``fomm_tf.animate``) never import TensorFlow.
+_LAZY = {
+    "FommModels": "fomm_tf.fomm_models",
+    "build_models": "fomm_tf.fomm_models",
+    "load_checkpoint": "fomm_tf.checkpoints",
+    "load_config": "fomm_tf.config",
+    "normalize_kp": "fomm_tf.inference.keypoint_normalization",
+}
+
+
+def __getattr__(name):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'fomm_tf' has no attribute {name!r}")
+    return getattr(importlib.import_module(_LAZY[name]), name)
+
 
 __all__ = [
     "CheckpointError",

@@ -18,7 +18,6 @@ from absl import app, flags
 from fomm_tf import animation
 from fomm_tf.checkpoints import is_converted, load_checkpoint
 from fomm_tf.cli import errors_as_exit, no_arguments
-from fomm_tf.inference.litert_runner import LiteRTRunner
 
 BACKENDS = ("keras", "tflite")
 
@@ -170,11 +169,15 @@ def animator_loader(values):
                     f"--{name} does not apply to --backend tflite (the model is "
                     "--tflite_dir)"
                 )
+        from fomm_tf.inference.litert_runner import LiteRTRunner
+
         return lambda: LiteRTRunner(values.tflite_dir)
     if values.tflite_dir:
         raise ValueError("--tflite_dir needs --backend tflite")
     config, checkpoint = _model_paths(values.config, values.checkpoint)
-    return lambda: animation.KerasAnimator(load_checkpoint(config, checkpoint))
+    return lambda: animation.KerasAnimator(
+        load_checkpoint(config, checkpoint), fold_batch_norm=True
+    )
 
 
 def options_from_flags(values):

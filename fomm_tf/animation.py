@@ -26,11 +26,9 @@ import numpy as np
 
 from fomm_tf import video_io
 from fomm_tf.errors import MediaError
-from fomm_tf.inference.keras_animator import KerasAnimator
-from fomm_tf.inference.keypoint_normalization import (
+from fomm_tf.inference.normalization_switches import (
     demo_normalization,
     flags_from_keywords,
-    normalized_pose,
 )
 from fomm_tf.visualization import draw_keypoints
 
@@ -55,8 +53,17 @@ class Animator(Protocol):
         """Source (1, H, W, C), its keypoints (batch 1) and B raw driving
         keypoints, normalised against ``kp_driving_initial`` (batch 1) with the
         ``normalize_kp`` switches ``flags`` (3,) of 0/1 in
-        ``keypoint_normalization.FLAG_NAMES`` order -> predictions (B, H, W, C).
+        ``normalization_switches.FLAG_NAMES`` order -> predictions (B, H, W, C).
         Without ``kp_driving_initial`` the keypoints are used as given."""
+
+
+def __getattr__(name):
+    """``KerasAnimator`` on first use: the LiteRT path never imports TensorFlow."""
+    if name == "KerasAnimator":
+        from fomm_tf.inference.keras_animator import KerasAnimator
+
+        return KerasAnimator
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [
@@ -131,6 +138,8 @@ def best_frame_index(animator, source, driving_chunks, kp_source=None):
 
     ``driving_chunks`` yields (B, H, W, C) float arrays already fitted.
     """
+    from fomm_tf.inference.keypoint_normalization import normalized_pose
+
     if kp_source is None:
         kp_source = animator.keypoints(source)
     source_pose = normalized_pose(kp_source["value"])

@@ -1,13 +1,15 @@
-"""``load_checkpoint``: official ``.pth.tar`` or converted ``.keras`` files."""
+"""``load_checkpoint``: official ``.pth.tar`` or converted ``.keras`` files.
+
+Keras is imported when a model is built, not with this module, so a command can
+check its paths (``is_converted``) before paying for TensorFlow.
+"""
 
 import os
 import zipfile
 
 from fomm_tf import config as config_lib
 from fomm_tf import torch_checkpoint
-from fomm_tf.checkpoint_import import assign_state_dicts
 from fomm_tf.errors import CheckpointError, CheckpointMismatchError
-from fomm_tf.fomm_models import build_models, read_saved_config
 
 REQUIRED_SECTIONS = ("kp_detector", "generator")
 KERAS_SUFFIX = ".keras"
@@ -45,6 +47,8 @@ def _check_same_model(cfg, saved, path):
 
 def _load_converted(cfg, path, align_corners):
     """A ``.keras`` file; ``cfg`` (None: the stored one) must describe its model."""
+    from fomm_tf.fomm_models import build_models
+
     saved = _saved_config(path)
     if cfg is not None:
         _check_same_model(cfg, saved, path)
@@ -54,6 +58,9 @@ def _load_converted(cfg, path, align_corners):
 
 
 def _load_official(cfg, path):
+    from fomm_tf.checkpoint_import import assign_state_dicts
+    from fomm_tf.fomm_models import build_models
+
     state_dicts = torch_checkpoint.load_state_dicts(
         path, REQUIRED_SECTIONS, optional=("discriminator",)
     )
@@ -91,6 +98,8 @@ def load_checkpoint(config_path, checkpoint_path, align_corners=None):
 
 
 def _saved_config(path):
+    from fomm_tf.fomm_models import read_saved_config
+
     try:
         return read_saved_config(path)
     except (zipfile.BadZipFile, KeyError, ValueError) as error:

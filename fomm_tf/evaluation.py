@@ -19,7 +19,7 @@ import numpy as np
 
 from fomm_tf import animation, video_io
 from fomm_tf.data.pairs import animation_pairs
-from fomm_tf.inference.keypoint_normalization import (
+from fomm_tf.inference.normalization_switches import (
     demo_normalization,
     flags_from_keywords,
     keywords,

@@ -1,10 +1,13 @@
 """The Keras backend of ``fomm_tf.animation``: the models as ``tf.function`` graphs."""
 
+import hashlib
+
 import numpy as np
 import tensorflow as tf
 
+from fomm_tf.inference import batch_norm_folding
 from fomm_tf.inference.frame import animate_frame
-from fomm_tf.inference.keypoint_normalization import (
+from fomm_tf.inference.normalization_switches import (
     FLAG_NAMES,
     flags_from_keywords,
     keywords,
@@ -16,10 +19,18 @@ class KerasAnimator:
 
     A chunk of frames is one ``tf.function`` call (keypoint normalisation,
     dense motion, warp, decode: ``inference.frame.animate_frame``) with a fixed
-    input signature (batch size free, so one trace serves every chunk).
+    input signature (batch size free, so one trace serves every chunk). The
+    source is encoded once per source image, not per chunk.
+
+    ``fold_batch_norm``: fold the batch norms into the convolutions first
+    (``inference.batch_norm_folding``; changes ``models`` in place, for a caller
+    that only animates with them, as the command does).
     """
 
-    def __init__(self, models):
+    def __init__(self, models, fold_batch_norm=False):
+        if fold_batch_norm:
+            for model in (models.kp_detector, models.generator):
+                batch_norm_folding.fold_batch_norm(model)
         self.models = models
         config = models.config
         common = config.model_params.common_params
@@ -32,8 +43,11 @@ class KerasAnimator:
         if common.estimate_jacobian:
             kp["jacobian"] = tf.TensorSpec((None, common.num_kp, 2, 2), tf.float32)
         flags = tf.TensorSpec((len(FLAG_NAMES),), tf.float32)
-        signature = [frames, kp, kp, kp, flags]
+        features = tf.TensorSpec((None, *_feature_shape(models)), tf.float32)
+        signature = [frames, features, kp, kp, kp, flags]
         self._keypoints = tf.function(self._detect, input_signature=[frames])
+        self._encode = tf.function(self._encode_source, input_signature=[frames])
+        self._source_key = self._source_features = None
         self._predictions = tf.function(self._predict, input_signature=signature)
         self._outputs = tf.function(self._frame_outputs, input_signature=signature)
 
@@ -48,7 +62,7 @@ class KerasAnimator:
         config's ``normalization_params``). Without ``kp_driving_initial`` the
         driving keypoints are taken as already normalised (flags all 0)."""
         inputs = self._inputs(source, kp_driving, kp_driving_initial, flags)
-        return self._predictions(inputs[0], kp_source, *inputs[1:]).numpy()
+        return self._predictions(*inputs[:2], kp_source, *inputs[2:]).numpy()
 
     def frame_outputs(
         self, source, kp_source, kp_driving, kp_driving_initial=None, flags=None
@@ -56,7 +70,7 @@ class KerasAnimator:
         """As :meth:`generate`, with every output of ``animate_frame`` and the
         source warped by the deformation (``deformed``), as numpy arrays."""
         inputs = self._inputs(source, kp_driving, kp_driving_initial, flags)
-        out = self._outputs(inputs[0], kp_source, *inputs[1:])
+        out = self._outputs(*inputs[:2], kp_source, *inputs[2:])
         return {key: _numpy(value) for key, value in out.items()}
 
     def _inputs(self, source, kp_driving, kp_driving_initial, flags):
@@ -66,17 +80,31 @@ class KerasAnimator:
         if flags is None:
             flags = self.default_flags
         flags = np.asarray(flags, np.float32)
-        return np.asarray(source, np.float32), kp_driving, kp_driving_initial, flags
+        source = np.asarray(source, np.float32)
+        features = self._features(source)
+        return source, features, kp_driving, kp_driving_initial, flags
+
+    def _features(self, source):
+        """The source's encoded features, cached per source image."""
+        key = hashlib.sha1(source.tobytes()).hexdigest()
+        if key != self._source_key:
+            self._source_features = self._encode(source)
+            self._source_key = key
+        return self._source_features
+
+    def _encode_source(self, source):
+        return self.models.generator.encode(source, training=False)
 
     def _detect(self, frames):
         return self.models.kp_detector(frames, training=False)
 
-    def _frames(self, source, kp_source, kp_driving, kp_driving_initial, flags):
+    def _frames(
+        self, source, features, kp_source, kp_driving, kp_driving_initial, flags
+    ):
         """``animate_frame`` for B driving keypoints; the source (batch 1) is
-        encoded once and tiled with its keypoints and features."""
+        tiled with its keypoints and features."""
         batch = tf.shape(kp_driving["value"])[0]
         generator = self.models.generator
-        features = generator.encode(source, training=False)
         tiled = {
             key: tf.repeat(value, batch, axis=0) for key, value in kp_source.items()
         }
@@ -95,6 +123,16 @@ class KerasAnimator:
         if "deformation" in out:
             out["deformed"] = self.models.generator.warp(source, out["deformation"])
         return out
+
+
+def _feature_shape(models):
+    """(h, w, C) of ``generator.encode``: each down block halves the frame (floor),
+    C is the last encoder block's width."""
+    generator = models.generator
+    height, width = models.config.dataset_params.frame_shape[:2]
+    halvings = len(generator.down_blocks)
+    channels = (generator.down_blocks or [generator.first])[-1].conv.filters
+    return height >> halvings, width >> halvings, channels
 
 
 def _numpy(tensors):

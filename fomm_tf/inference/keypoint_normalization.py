@@ -1,18 +1,15 @@
-"""Keypoint normalisation (official ``normalize_kp``), its hull and its switches.
+"""Keypoint normalisation (official ``normalize_kp``) and its hull, in tensor ops.
 
-The three switches of ``normalize_kp`` have one order, ``FLAG_NAMES``. As
-keywords they are Python bools (``demo_normalization``, a config's
-``normalization_params``); as a graph input they are a float vector ``(3,)`` of
-0/1 values in that order (the exported ``normalization_flags``, the Keras
-animator's input), so one graph serves every setting.
+Its switches (names, order, flags <-> keywords) live in
+``fomm_tf.inference.normalization_switches``, which needs no TensorFlow.
 """
 
 import numpy as np
 import tensorflow as tf
 
 from fomm_tf import geometry
+from fomm_tf.inference.normalization_switches import FLAG_NAMES
 
-FLAG_NAMES = ("use_relative_movement", "use_relative_jacobian", "adapt_movement_scale")
 
 
 def convex_hull_area(points):
@@ -117,33 +114,6 @@ def normalize_with_flags(kp_source, kp_driving, kp_driving_initial, flags):
         kp_driving_initial,
         **dict(zip(FLAG_NAMES, switches, strict=True)),
     )
-
-
-def demo_normalization(relative, adapt_scale):
-    """``normalize_kp`` keywords of the official demo: the jacobian follows
-    ``relative``."""
-    return dict(
-        use_relative_movement=relative,
-        use_relative_jacobian=relative,
-        adapt_movement_scale=adapt_scale,
-    )
-
-
-def keywords(normalization_params):
-    """``normalize_kp`` keywords of a config's ``NormalizationParams``."""
-    return {name: bool(getattr(normalization_params, name)) for name in FLAG_NAMES}
-
-
-def flags_from_keywords(normalization):
-    """The flags vector (3,) float32 of ``normalize_kp`` keywords."""
-    return np.asarray([float(normalization[name]) for name in FLAG_NAMES], np.float32)
-
-
-def keywords_from_flags(flags):
-    """``normalize_kp`` keywords of a flags vector (3,)."""
-    return {
-        name: bool(flag > 0.5) for name, flag in zip(FLAG_NAMES, flags, strict=True)
-    }
 
 
 def normalized_pose(kp_values):

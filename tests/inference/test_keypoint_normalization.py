@@ -7,11 +7,13 @@ from scipy.spatial import ConvexHull
 
 from fomm_tf.inference import keypoint_normalization
 from fomm_tf.inference.keypoint_normalization import (
+    normalize_kp,
+    normalize_with_flags,
+)
+from fomm_tf.inference.normalization_switches import (
     FLAG_NAMES,
     flags_from_keywords,
     keywords_from_flags,
-    normalize_kp,
-    normalize_with_flags,
 )
 
 
