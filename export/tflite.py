@@ -33,6 +33,7 @@ from export.signatures import LAYOUTS, model_functions
 from export.spec import ExportSpec
 from fomm_tf.cli import errors_as_exit
 from fomm_tf.errors import ExportError
+from fomm_tf.inference.inference_transforms import optimize_for_inference
 
 INT8_MODES = ("dynamic_int8", "full_int8")
 FLOAT_PARTS = {
@@ -75,10 +76,14 @@ def check_outputs(out_dir, modes):
 def export_tflite(
     models, out_dir, modes, layout="split", calibration_frames=None, weights="unknown"
 ):
-    """Export every mode to ``out_dir/<mode>``; returns ``{mode: directory}``."""
+    """Export every mode to ``out_dir/<mode>``; returns ``{mode: directory}``.
+
+    ``models`` are changed for inference first (batch norm folded, sub-pixel up
+    blocks: ``fomm_tf.inference.inference_transforms``)."""
     check_request(modes, layout, calibration_frames)
     out_dir = Path(out_dir)
     check_outputs(out_dir, modes)
+    optimize_for_inference(models)
     spec = ExportSpec.from_models(models)
     functions = model_functions(models, spec, layout)
     samples = {}

@@ -176,7 +176,7 @@ def animator_loader(values):
         raise ValueError("--tflite_dir needs --backend tflite")
     config, checkpoint = _model_paths(values.config, values.checkpoint)
     return lambda: animation.KerasAnimator(
-        load_checkpoint(config, checkpoint), fold_batch_norm=True
+        load_checkpoint(config, checkpoint), optimize=True
     )
 
 

@@ -71,7 +71,6 @@ __all__ = [
     "AnimationOptions",
     "AnimationResult",
     "Animator",
-    "KerasAnimator",
     "Progress",
     "animate",
     "animate_chunks",

@@ -82,7 +82,9 @@ def reuse_loaded_model(animator, monkeypatch):
     monkeypatch.setattr(animate, "load_checkpoint", load)
     monkeypatch.setattr(
         animation, "KerasAnimator",
-        lambda models: animator if models is animator.models else real_animator(models),
+        lambda models, **options: (
+            animator if models is animator.models else real_animator(models, **options)
+        ),
     )  # fmt: skip
 
 

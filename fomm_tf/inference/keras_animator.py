@@ -5,7 +5,7 @@ import hashlib
 import numpy as np
 import tensorflow as tf
 
-from fomm_tf.inference import batch_norm_folding
+from fomm_tf.inference import inference_transforms
 from fomm_tf.inference.frame import animate_frame
 from fomm_tf.inference.normalization_switches import (
     FLAG_NAMES,
@@ -22,15 +22,14 @@ class KerasAnimator:
     input signature (batch size free, so one trace serves every chunk). The
     source is encoded once per source image, not per chunk.
 
-    ``fold_batch_norm``: fold the batch norms into the convolutions first
-    (``inference.batch_norm_folding``; changes ``models`` in place, for a caller
-    that only animates with them, as the command does).
+    ``optimize``: apply ``inference_transforms.optimize_for_inference`` first
+    (batch norm folding, sub-pixel up blocks; changes ``models`` in place, for
+    a caller that only animates with them, as the command does).
     """
 
-    def __init__(self, models, fold_batch_norm=False):
-        if fold_batch_norm:
-            for model in (models.kp_detector, models.generator):
-                batch_norm_folding.fold_batch_norm(model)
+    def __init__(self, models, optimize=False):
+        if optimize:
+            inference_transforms.optimize_for_inference(models)
         self.models = models
         config = models.config
         common = config.model_params.common_params

@@ -11,7 +11,6 @@ from fomm_tf import geometry
 from fomm_tf.inference.normalization_switches import FLAG_NAMES
 
 
-
 def convex_hull_area(points):
     """Area of the convex hull of (B, K, 2) points, as (B,), in tensor ops.
 
