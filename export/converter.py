@@ -7,9 +7,11 @@ Modes:
 - ``dynamic_int8``: int8 weights, activations quantized on the fly per op.
 - ``full_int8``: int8 weights and activations from a calibration pass over
   representative inputs; every op under ``FLOAT_SCOPE`` (keypoint
-  soft-argmax head, keypoint normalisation, dense motion, grid-sample gathers,
-  occlusion) stays float32, because 8-bit sampling coordinates would move
-  pixels by whole grid steps. Inputs and outputs stay float32.
+  normalisation, dense motion heatmaps, sparse motions, masks, grid-sample
+  gathers, occlusion) stays float32, because 8-bit sampling coordinates would
+  move pixels by whole grid steps, except the dense motion network's hourglass
+  (``INT8_IN_FLOAT_SCOPE``): a feature network like the decoder, with nearly
+  all of the dense motion weights and 90% of its FLOPs. Inputs and outputs stay float32.
 
 Only ``TFLITE_BUILTINS`` (plus ``TFLITE_BUILTINS_INT8`` for full int8) are
 allowed, so conversion fails rather than emitting Flex ops.
@@ -33,6 +35,7 @@ from fomm_tf.errors import ExportError
 from fomm_tf.inference.frame import FLOAT_SCOPE
 
 MODES = ("float32", "float16", "dynamic_int8", "full_int8")
+INT8_IN_FLOAT_SCOPE = "/hourglass"
 
 
 def check_mode(mode):
@@ -115,7 +118,8 @@ def calibrate(float_model, name, representative_inputs):
 
 
 def float_scope_tensors(model_bytes):
-    """Names of the tensors produced under ``FLOAT_SCOPE`` (the float denylist)."""
+    """Names of the tensors produced under ``FLOAT_SCOPE`` but not under
+    ``INT8_IN_FLOAT_SCOPE`` (the float denylist)."""
     model = flatbuffer_utils.convert_bytearray_to_object(bytearray(model_bytes))
     names = []
     for subgraph in model.subgraphs:
@@ -127,6 +131,9 @@ def float_scope_tensors(model_bytes):
                     if isinstance(tensor_name, bytes)
                     else tensor_name
                 )
-                if FLOAT_SCOPE in tensor_name:
+                if (
+                    FLOAT_SCOPE in tensor_name
+                    and INT8_IN_FLOAT_SCOPE not in tensor_name
+                ):
                     names.append(tensor_name)
     return names
