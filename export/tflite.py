@@ -39,8 +39,8 @@ from fomm_tf.inference.inference_transforms import optimize_for_inference
 
 FLOAT_PARTS = {
     "full_int8": "keypoint detector activations (a dynamic int8 file), keypoint "
-    "normalisation, dense motion heatmaps, sparse motions, masks and occlusion, grid-sample gathers, "
-    "occlusion multiply",
+    "normalisation, dense motion heatmaps, sparse motions, masks and occlusion, "
+    "grid-sample gathers, occlusion multiply",
     "dynamic_int8": "activations (quantized per op at run time)",
 }
 
