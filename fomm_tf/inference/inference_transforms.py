@@ -1,7 +1,9 @@
 """Inference-only transforms of built models: same frames, less work.
 
-``optimize_for_inference(models)`` changes the keypoint detector and the
-generator in place (train or save them no more afterwards):
+``optimize_for_inference(models)`` changes the generator's encoder and decoder
+in place (train or save the models no more afterwards). The warping path (the
+keypoint detector, the dense motion network) keeps its float numerics bit for
+bit, so no sampling position moves; it is under a tenth of a frame's FLOPs.
 
 - Batch norm folded into the convolution before it. In eval mode
   ``BN(conv(x)) = conv'(x)`` with the kernel scaled per output channel by
@@ -11,14 +13,11 @@ generator in place (train or save them no more afterwards):
   ``UpBlock``) and a ``ResBlock``'s ``norm2`` into its first ``conv``
   (pre-activation: norm, relu, conv, norm2, relu, conv2); its first norm
   normalises the block input, which the residual also uses, and stays.
-- The generator decoder's up blocks as sub-pixel convolutions: a 3x3 conv of a
-  nearest x2 upsampled map equals, for each of the four output phases, a 2x2
-  conv of the map itself (taps that land on the same source pixel summed), the
-  phases interleaved by ``depth_to_space``. 16 taps per source pixel instead of
-  36, and no upsampled copy (in TFLite, tile ops outside XNNPACK). Only the
-  decoder: at full resolution activations dominate; the hourglasses' up blocks
-  at 2x2..32x32 are dominated by their weights, which the phases would enlarge
-  by 16/9.
+- The decoder's up blocks as sub-pixel convolutions: a 3x3 conv of a nearest x2
+  upsampled map equals, for each of the four output phases, a 2x2 conv of the
+  map itself (taps that land on the same source pixel summed), the phases
+  interleaved by ``depth_to_space``: 16 taps per source pixel instead of 36, and
+  no upsampled copy (in TFLite, tile ops outside XNNPACK).
 """
 
 import keras
@@ -34,15 +33,18 @@ PHASE_TAPS = {0: ((0,), (1, 2)), 1: ((0, 1), (2,))}
 
 
 def optimize_for_inference(models):
-    """Apply both transforms to ``models.kp_detector`` and ``models.generator``."""
-    for model in (models.kp_detector, models.generator):
-        fold_batch_norm(model)
-    for block in models.generator.up_blocks:
+    """Both transforms on the generator's encoder and decoder blocks."""
+    generator = models.generator
+    blocks = [generator.first, *generator.down_blocks, *generator.bottleneck]
+    for block in [*blocks, *generator.up_blocks]:
+        fold_batch_norm(block)
+    for block in generator.up_blocks:
         subpixel_up_block(block)
 
 
 def fold_batch_norm(model):
-    """Fold every foldable batch norm of ``model``; returns how many."""
+    """Fold every foldable batch norm of ``model`` (a model or layer, searched
+    recursively); returns how many."""
     count = 0
     for layer in model._flatten_layers(include_self=True, recursive=True):
         if isinstance(layer, ResBlock):
