@@ -94,7 +94,8 @@ def define_flags(flag_values=flags.FLAGS):
         "find_best_frame",
         False,
         "Measure the motion from the driving frame whose pose is closest to the "
-        "source (model keypoints, centred and scaled by hull area).",
+        "source (68 face landmarks with the eval extra and a face in the source, "
+        "else model keypoints; centred and scaled by hull area).",
         flag_values=flag_values,
     )
     flags.DEFINE_integer(
@@ -218,8 +219,10 @@ def run(values):
     one-line ``error: ...`` (status 1)."""
     with errors_as_exit():
         result = animate_from_flags(values)
-    if values.find_best_frame or values.best_frame is not None:
+    if values.best_frame is not None:
         print(f"Best frame: {result.initial_frame}")
+    elif values.find_best_frame:
+        print(f"Best frame: {result.initial_frame} (by {result.best_frame_by})")
     print(f"wrote {result.path}: {result.frame_count} frames at {result.fps:g} fps")
 
 

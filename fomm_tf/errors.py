@@ -40,6 +40,11 @@ class ExportError(InputError):
     an export directory that cannot be run."""
 
 
+class MissingExtraError(FommError, ImportError):
+    """A feature needs an optional extra that is not installed; the message
+    names the ``pip install`` that adds it."""
+
+
 class NonFiniteLossError(FommError, RuntimeError):
     """A loss or gradient became NaN/inf; the last good checkpoint is kept."""
 
