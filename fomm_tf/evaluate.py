@@ -29,7 +29,12 @@ from fomm_tf import animation, evaluation
 from fomm_tf.checkpoints import load_checkpoint
 from fomm_tf.cli import errors_as_exit, no_arguments
 from fomm_tf.errors import InputError
-from fomm_tf.face_metrics import FACE_METRICS, METRICS, parse_metrics
+from fomm_tf.face_metrics import (
+    FACE_METRICS,
+    METRICS,
+    face_networks_for,
+    parse_metrics,
+)
 
 MODES = ("reconstruction", "animation")
 FLAGS = flags.FLAGS
@@ -126,12 +131,13 @@ def evaluate(values):
     """Run the mode of the flag values; returns (VideoResults, summary label,
     metrics)."""
     metrics = checked_metrics(values)
+    face_networks = face_networks_for(metrics)  # before the model: fails fast
     models, root = models_and_dataset_root(values)
     animator = animation.KerasAnimator(models)
     if values.mode == "reconstruction":
         results = evaluation.reconstruct_dataset(
             animator, models.config, root, values.result_dir, values.num_videos,
-            values.batch_size, metrics,
+            values.batch_size, metrics, face_networks,
         )  # fmt: skip
         return results, "Reconstruction loss", metrics
     pairs_list = values.pairs_list or models.config.dataset_params.pairs_list

@@ -231,16 +231,17 @@ NO_NORMALIZATION = flags_from_keywords(demo_normalization(False, False))
 
 
 def reconstruct_dataset(animator, config, dataset_root, log_dir, num_videos=None,
-                        batch_size=4, metrics=("l1",)):  # fmt: skip
+                        batch_size=4, metrics=("l1",), face_networks=None):  # fmt: skip
     """Reconstruct the first ``num_videos`` test videos; returns VideoResults
-    (with the face metrics' frames when ``metrics`` name one of them).
+    (with the face metrics' frames when ``metrics`` name one of them, measured
+    by ``face_networks``, loaded here when not given).
 
     The official loop runs ``num_videos + 1`` videos (``if it > num_videos:
     break``); here exactly ``num_videos``.
     """
     params = config.reconstruction_params
     videos = list_test_videos(dataset_root)[: num_videos or params.num_videos]
-    face_networks = face_networks_for(metrics)
+    face_networks = face_networks or face_networks_for(metrics)
     if face_networks is not None:
         firsts = (first_frame(path, animator.frame_shape)[0] for path in videos)
         require_faces(face_networks, firsts, dataset_root)

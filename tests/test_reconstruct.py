@@ -139,7 +139,9 @@ def test_reconstruct_cli(tiny, dataset, tmp_path):
                       f"--result_dir={tmp_path}", "--num_videos=2")  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     lines = done.stdout.strip().splitlines()
-    assert lines[0].startswith("a_folder\t") and lines[1].startswith("b_video\t")
+    assert lines[0] == "video\tL1"
+    assert lines[1].startswith("a_folder\t") and lines[2].startswith("b_video\t")
+    assert lines[3].startswith("overall\t")
     assert "mean L1" in lines[-1] and "over 2 videos" in lines[-1]
     missing = run_module("fomm_tf.reconstruct", f"--checkpoint={checkpoint}",
                          f"--dataset_root={tmp_path / 'nothing'}")  # fmt: skip
