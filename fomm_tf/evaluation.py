@@ -150,7 +150,7 @@ def overall(results):
     paper's averages are over all frames)."""
     frame_l1 = tuple(value for result in results for value in result.frame_l1)
     faces = None
-    if results[0].faces is not None:
+    if results and results[0].faces is not None:
         faces = FaceScores(tuple(f for result in results for f in result.faces.frames))
     return VideoResult("overall", frame_l1, faces)
 

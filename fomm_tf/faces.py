@@ -101,8 +101,3 @@ class FaceNetworks:
             return Face(landmarks)
         embedding = self._encoder.compute_face_descriptor(image, shape)
         return Face(landmarks, np.array(embedding, np.float32))
-
-    def landmarks(self, frame):
-        """The (68, 2) landmarks of the largest face of a frame, or None."""
-        face = self.face(frame)
-        return None if face is None else face.landmarks
