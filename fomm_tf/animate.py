@@ -13,14 +13,17 @@ the library API.
 
 import os
 
-from absl import app, flags
+from absl import flags
 
-from fomm_tf import animation
+from fomm_tf import animation, cli
 from fomm_tf.checkpoints import is_converted, load_checkpoint
-from fomm_tf.cli import errors_as_exit, no_arguments
+from fomm_tf.cli import define_float, errors_as_exit, no_arguments
 from fomm_tf.inference.litert_runner import LiteRTRunner
 
 BACKENDS = ("keras", "tflite")
+MAX_BATCH = 256
+MAX_FRAMES = 10_000_000
+FPS_RANGE = (1.0, 1000.0)
 
 FLAGS = flags.FLAGS
 
@@ -103,6 +106,7 @@ def define_flags(flag_values=flags.FLAGS):
         None,
         "Measure the motion from this driving frame (0-based).",
         lower_bound=0,
+        upper_bound=MAX_FRAMES,
         flag_values=flag_values,
     )
     flags.DEFINE_boolean(
@@ -116,6 +120,7 @@ def define_flags(flag_values=flags.FLAGS):
         4,
         "Driving frames per inference batch.",
         lower_bound=1,
+        upper_bound=MAX_BATCH,
         flag_values=flag_values,
     )
     flags.DEFINE_boolean(
@@ -130,10 +135,11 @@ def define_flags(flag_values=flags.FLAGS):
         "Crop the source and driving frames to a centred square before resizing.",
         flag_values=flag_values,
     )
-    flags.DEFINE_float(
+    define_float(
         "fps",
         None,
         "Frame rate of the result; default the driving video's (25 for frames).",
+        FPS_RANGE,
         flag_values=flag_values,
     )
     flags.DEFINE_boolean(
@@ -233,4 +239,4 @@ def main(argv):
 
 if __name__ == "__main__":
     define_flags()
-    app.run(main)
+    cli.run(main)

@@ -1,12 +1,11 @@
 """``load_checkpoint``: official ``.pth.tar`` or converted ``.keras`` files."""
 
 import os
-import zipfile
 
 from fomm_tf import config as config_lib
 from fomm_tf import torch_checkpoint
 from fomm_tf.checkpoint_import import assign_state_dicts
-from fomm_tf.errors import CheckpointError, CheckpointMismatchError
+from fomm_tf.errors import CheckpointError, CheckpointMismatchError, one_line
 from fomm_tf.fomm_models import build_models, read_saved_config
 
 REQUIRED_SECTIONS = ("kp_detector", "generator")
@@ -45,11 +44,16 @@ def _check_same_model(cfg, saved, path):
 
 def _load_converted(cfg, path, align_corners):
     """A ``.keras`` file; ``cfg`` (None: the stored one) must describe its model."""
-    saved = _saved_config(path)
+    saved = read_saved_config(path)
     if cfg is not None:
         _check_same_model(cfg, saved, path)
     models = build_models(_with_align_corners(cfg or saved, align_corners))
-    models.load_weights(path)
+    try:
+        models.load_weights(path)
+    except (KeyError, ValueError, OSError) as error:
+        raise CheckpointError(
+            f"{path}: the weights do not load ({one_line(error)[:200]})"
+        ) from None
     return models
 
 
@@ -88,13 +92,6 @@ def load_checkpoint(config_path, checkpoint_path, align_corners=None):
     if cfg is None:
         raise ValueError(f"{checkpoint_path}: an official checkpoint needs --config")
     return _load_official(_with_align_corners(cfg, align_corners), checkpoint_path)
-
-
-def _saved_config(path):
-    try:
-        return read_saved_config(path)
-    except (zipfile.BadZipFile, KeyError, ValueError) as error:
-        raise CheckpointError(f"{path}: not a fomm_tf .keras file ({error})") from None
 
 
 def _with_align_corners(cfg, align_corners):

@@ -8,13 +8,12 @@ The output stores the config and all weights; it loads with
 """
 
 import os
-import tempfile
 
-from absl import app, flags
+from absl import flags
 
 from fomm_tf.checkpoints import load_checkpoint
-from fomm_tf.cli import errors_as_exit
-from fomm_tf.output_paths import check_not_input, remove_stale, temp_prefix
+from fomm_tf.cli import errors_as_exit, run
+from fomm_tf.output_paths import check_not_input, make_temp_file
 
 FLAGS = flags.FLAGS
 
@@ -58,11 +57,7 @@ def convert(config_path, checkpoint_path, output_path, align_corners=None):
         "--output",
     )
     models = load_checkpoint(config_path, checkpoint_path, align_corners)
-    remove_stale(output_path, "tmp")
-    handle, temporary = tempfile.mkstemp(
-        prefix=temp_prefix(output_path, "tmp"), suffix=".keras", dir=directory
-    )
-    os.close(handle)
+    temporary = make_temp_file(output_path, "tmp", ".keras")
     try:
         models.save(temporary)
         os.replace(temporary, output_path)
@@ -83,4 +78,4 @@ def main(argv):
 
 if __name__ == "__main__":
     define_flags()
-    app.run(main)
+    run(main)

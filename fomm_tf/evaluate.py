@@ -23,11 +23,13 @@ this command with ``--mode`` set (the names the README documents).
   and the visualisation video.
 """
 
-from absl import app, flags
+from absl import flags
 
-from fomm_tf import animation, evaluation
+from fomm_tf import animation, cli, evaluation
+from fomm_tf.animate import MAX_BATCH
 from fomm_tf.checkpoints import load_checkpoint
 from fomm_tf.cli import errors_as_exit, no_arguments
+from fomm_tf.config import MAX_COUNT
 from fomm_tf.errors import InputError
 from fomm_tf.face_metrics import (
     FACE_METRICS,
@@ -72,6 +74,7 @@ def define_flags(mode="reconstruction", flag_values=FLAGS):
         4,
         "Frames per inference batch.",
         lower_bound=1,
+        upper_bound=MAX_BATCH,
         flag_values=flag_values,
     )
     flags.DEFINE_integer(
@@ -80,6 +83,7 @@ def define_flags(mode="reconstruction", flag_values=FLAGS):
         "reconstruction: evaluate at most this many videos; default "
         "reconstruction_params.num_videos.",
         lower_bound=1,
+        upper_bound=MAX_COUNT,
         flag_values=flag_values,
     )
     flags.DEFINE_string(
@@ -94,6 +98,7 @@ def define_flags(mode="reconstruction", flag_values=FLAGS):
         None,
         "animation: at most this many pairs; default animate_params.num_pairs.",
         lower_bound=1,
+        upper_bound=MAX_COUNT,
         flag_values=flag_values,
     )
     flags.DEFINE_list(
@@ -165,4 +170,4 @@ def main(argv):
 
 if __name__ == "__main__":
     define_flags()
-    app.run(main)
+    cli.run(main)

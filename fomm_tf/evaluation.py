@@ -33,6 +33,7 @@ from fomm_tf.inference.keypoint_normalization import (
     flags_from_keywords,
     keywords,
 )
+from fomm_tf.output_paths import check_replaceable
 from fomm_tf.visualization import Visualizer
 
 
@@ -135,7 +136,10 @@ def evaluate_pair(animator, visualizer, source, driving_path, flags, out_dir, na
 
 
 def make_output_dirs(log_dir, mode):
+    """``<log_dir>/<mode>`` and its ``png/``; refused (InputError) when that
+    folder holds files but no ``png/`` (it is not an earlier evaluation's)."""
     out_dir = os.path.join(os.fspath(log_dir), mode)
+    check_replaceable(out_dir, "png")
     os.makedirs(os.path.join(out_dir, "png"), exist_ok=True)
     return out_dir
 

@@ -32,7 +32,6 @@ Bounded for any input, however crafted:
 import math
 import os
 import pickle
-import reprlib
 import struct
 import zipfile
 from collections import OrderedDict
@@ -41,7 +40,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from fomm_tf.errors import CheckpointError, one_line
+from fomm_tf.errors import CheckpointError, brief, one_line
 
 MODEL_NAMES = ("kp_detector", "generator", "discriminator")
 
@@ -56,8 +55,6 @@ _MAX_BYTEORDER_BYTES = 16
 _KEY_TYPES = (str, bytes, int)
 # Sets hash their items; these build objects by calling a class.
 _REFUSED_OPCODES = frozenset(b"\x8f\x90\x91io\x81\x92")
-_BRIEF = reprlib.Repr()
-_BRIEF.maxlevel, _BRIEF.maxstring, _BRIEF.maxother = 3, 40, 40
 
 
 class _Malformed(Exception):
@@ -161,11 +158,6 @@ _ADMITTED_CALLABLES = {
 }
 
 
-def _brief(value):
-    """``repr(value)`` cut to 200 characters, in time bounded for any value."""
-    return _BRIEF.repr(value)[:200]
-
-
 def _check_keys(keys):
     """Dict keys must hash in linear time: str, bytes or int."""
     for key in keys:
@@ -256,16 +248,16 @@ class _RestrictedUnpickler(pickle._Unpickler):
     def persistent_load(self, pid):
         """Turn a ``('storage', type, key, location, numel[, view])`` id into a ref."""
         if not (type(pid) is tuple and len(pid) in (5, 6) and pid[0] == "storage"):
-            raise _Malformed(f"unsupported persistent id {_brief(pid)}")
+            raise _Malformed(f"unsupported persistent id {brief(pid)}")
         stype, key, numel = pid[1], _as_str(pid[2]), pid[4]
         if not isinstance(stype, _StorageType) or type(numel) is not int or numel < 0:
-            raise _Malformed(f"malformed storage id {_brief(pid)}")
+            raise _Malformed(f"malformed storage id {brief(pid)}")
         root = self.storages.setdefault(key, _StorageRef(key, stype, numel, None))
         view = pid[5] if len(pid) == 6 else None
         if view is None:
             return root
         if not (type(view) is tuple and len(view) == 3):
-            raise _Malformed(f"malformed storage view {_brief(view)}")
+            raise _Malformed(f"malformed storage view {brief(view)}")
         return root._replace(view=_int_tuple(view[1:], "storage view"))
 
 
@@ -342,7 +334,7 @@ def _check_extent(tensor):
     )
     if last >= size:
         raise _Malformed(
-            f"tensor of shape {_brief(tensor.shape)} reaches element {last} of a "
+            f"tensor of shape {brief(tensor.shape)} reaches element {last} of a "
             f"storage with {size}"
         )
 
@@ -473,7 +465,7 @@ def _load_legacy(file, select):
         if raw is not None:
             storages[key] = _decode_storage(raw, unpickler.storages[key], "<")
     if missing := sorted(wanted.keys() - storages.keys()):
-        raise _Malformed(f"no data for storages {_brief(missing)}")
+        raise _Malformed(f"no data for storages {brief(missing)}")
     return _map_tensors(top, lambda t: _materialize(t, storages))
 
 
@@ -520,7 +512,7 @@ def load_state_dicts(path, names=MODEL_NAMES, optional=()):
         if missing := [name for name in names if name not in top]:
             raise _Malformed(
                 f"missing model sections {missing} "
-                f"(the file has {_brief(sorted(map(str, top)))})"
+                f"(the file has {brief(sorted(map(str, top)))})"
             )
         wanted = [*names, *(name for name in optional if name in top)]
         return {name: _require_state_dict(top[name], name) for name in wanted}
@@ -540,11 +532,11 @@ def _require_state_dict(state, name):
     if not isinstance(state, dict):
         raise _Malformed(f"section {name} is not a state dict")
     if bad := [key for key in state if type(key) is not str]:
-        raise _Malformed(f"section {name} has keys that are not str {_brief(bad)}")
+        raise _Malformed(f"section {name} has keys that are not str {brief(bad)}")
     if bad := [
         key for key, value in state.items() if not isinstance(value, _TensorRef)
     ]:
-        raise _Malformed(f"section {name} has non-tensor entries {_brief(bad)}")
+        raise _Malformed(f"section {name} has non-tensor entries {brief(bad)}")
     return dict(state)
 
 

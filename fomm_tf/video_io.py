@@ -13,7 +13,6 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
 import cv2
@@ -22,7 +21,7 @@ import imageio_ffmpeg
 import numpy as np
 
 from fomm_tf.errors import MediaError
-from fomm_tf.output_paths import check_not_input, remove_stale, temp_prefix
+from fomm_tf.output_paths import check_not_input, make_temp_dir, make_temp_file
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".m4v", ".webm", ".gif")
@@ -444,28 +443,15 @@ class VideoWriter:
         self.crf = crf
         self.frame_count = 0
         check_writable(self.path, inputs)
-        remove_stale(self.path, "partial")
         self._folder = is_frame_folder_path(self.path)
         self._temp = self._make_temp()
         self._encoder = None
 
     def _make_temp(self):
-        """A hidden temporary file (or folder) beside the result, with the
-        permissions a normally created one would get (mkstemp makes 0600)."""
-        folder, name = os.path.split(os.path.abspath(self.path))
-        umask = os.umask(0)
-        os.umask(umask)
+        """A hidden temporary file (or folder) beside the result."""
         if self._folder:
-            temp = tempfile.mkdtemp(prefix=temp_prefix(name, "partial"), dir=folder)
-            os.chmod(temp, 0o777 & ~umask)
-            return temp
-        suffix = Path(name).suffix
-        handle, temp = tempfile.mkstemp(
-            prefix=temp_prefix(name, "partial"), suffix=suffix, dir=folder
-        )
-        os.close(handle)
-        os.chmod(temp, 0o666 & ~umask)
-        return temp
+            return make_temp_dir(self.path, "partial")
+        return make_temp_file(self.path, "partial", Path(self.path).suffix)
 
     def _start_encoder(self, width, height):
         codec, pix_fmt = _WRITER_CODECS.get(
