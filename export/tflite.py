@@ -18,7 +18,7 @@ CLI::
 
 from pathlib import Path
 
-from absl import app, flags
+from absl import flags
 
 from export import calibration, converter, frames, model_card
 from export.builtin_check import check_builtin_only
@@ -31,10 +31,11 @@ from export.files import (
 from export.loading import define_model_flags, load_models
 from export.signatures import LAYOUTS, model_functions
 from export.spec import ExportSpec
-from fomm_tf.cli import errors_as_exit
+from fomm_tf.cli import errors_as_exit, optional_bool, run
 from fomm_tf.errors import ExportError
 
 INT8_MODES = ("dynamic_int8", "full_int8")
+MAX_CALIBRATION_FRAMES = 64
 FLOAT_PARTS = {
     "full_int8": "keypoint detector (whole model), keypoint normalisation, dense "
     "motion network, grid-sample gathers, occlusion multiply",
@@ -134,7 +135,13 @@ def define_flags():
     flags.DEFINE_string(
         "calibration", None, "full_int8 calibration: 'synthetic', a video or a folder"
     )
-    flags.DEFINE_integer("calibration_frames", 16, "frames used for calibration")
+    flags.DEFINE_integer(
+        "calibration_frames",
+        16,
+        "frames read for calibration (8 of them, spread out, calibrate)",
+        lower_bound=1,
+        upper_bound=MAX_CALIBRATION_FRAMES,
+    )
 
 
 def main(argv):
@@ -146,7 +153,10 @@ def main(argv):
         check_request(options.modes, options.layout, options.calibration)
         check_outputs(Path(options.out), options.modes)
         models, weights = load_models(
-            options.config, options.checkpoint, options.random_weights
+            options.config,
+            options.checkpoint,
+            options.random_weights,
+            optional_bool(options.align_corners),
         )
         spec = ExportSpec.from_models(models)
         calib = calibration_frames_from(
@@ -161,4 +171,4 @@ def main(argv):
 
 if __name__ == "__main__":
     define_flags()
-    app.run(main)
+    run(main)

@@ -310,7 +310,9 @@ def check_inputs(source_path, driving_path, result_path, options=AnimationOption
     naming the first problem. Cheap, so a CLI can call it before loading a model."""
     if options.batch_size < 1:
         raise ValueError(f"--batch_size must be positive, got {options.batch_size}")
-    video_io.check_writable(result_path, _inputs(source_path, driving_path))
+    video_io.check_writable(
+        result_path, _inputs(source_path, driving_path), options.audio
+    )
     source_image = video_io.read_image(source_path)
     return source_image, video_io.video_info(driving_path, options.fps)
 

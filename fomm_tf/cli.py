@@ -55,6 +55,11 @@ def no_arguments(argv):
         sys.exit(f"error: unexpected arguments: {' '.join(argv[1:])}")
 
 
+def optional_bool(value):
+    """A ``true``/``false`` enum flag's value as True/False (None stays None)."""
+    return None if value is None else value == "true"
+
+
 def define_float(name, default, help, bounds, flag_values=flags.FLAGS):
     """A float flag whose value lies in ``bounds`` (inclusive); NaN is refused."""
     low, high = bounds

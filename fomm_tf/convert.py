@@ -12,7 +12,7 @@ import os
 from absl import flags
 
 from fomm_tf.checkpoints import load_checkpoint
-from fomm_tf.cli import errors_as_exit, run
+from fomm_tf.cli import errors_as_exit, optional_bool, run
 from fomm_tf.output_paths import check_not_input, make_temp_file
 
 FLAGS = flags.FLAGS
@@ -69,9 +69,9 @@ def convert(config_path, checkpoint_path, output_path, align_corners=None):
 
 def main(argv):
     del argv
-    align = None if FLAGS.align_corners is None else FLAGS.align_corners == "true"
+    align_corners = optional_bool(FLAGS.align_corners)
     with errors_as_exit():
-        path = convert(FLAGS.config, FLAGS.checkpoint, FLAGS.output, align)
+        path = convert(FLAGS.config, FLAGS.checkpoint, FLAGS.output, align_corners)
     print(f"wrote {path}")
     return 0
 

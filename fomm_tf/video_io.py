@@ -37,6 +37,12 @@ _DEFAULT_CODEC = ("libx264", "yuv420p")
 # more than this many seconds (and this fraction) is reported as truncated.
 _TRUNCATION_SECONDS = 1.0
 _TRUNCATION_FRACTION = 0.1
+# Images and video frames over 64 megapixels are refused from their header,
+# before any pixel is decoded (OpenCV reads this limit on its first decode).
+MAX_IMAGE_PIXELS = 1 << 26
+os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(MAX_IMAGE_PIXELS))
+# Result suffixes whose container cannot hold the --audio track.
+_SILENT_SUFFIXES = (".gif",)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,8 +82,13 @@ def read_image(path):
     _require_file(path)
     data = np.fromfile(path, dtype=np.uint8)
     image = None
-    if data.size:
-        image = cv2.imdecode(data, cv2.IMREAD_COLOR | cv2.IMREAD_ANYDEPTH)
+    try:
+        if data.size:
+            image = cv2.imdecode(data, cv2.IMREAD_COLOR | cv2.IMREAD_ANYDEPTH)
+    except cv2.error:
+        raise MediaError(
+            f"{path}: not a readable image (corrupt, or over {MAX_IMAGE_PIXELS} pixels)"
+        ) from None
     if image is None:
         raise MediaError(f"{path}: not a readable image")
     scale = float(np.iinfo(image.dtype).max) if image.dtype.kind in "ui" else 1.0
@@ -176,6 +187,7 @@ def video_info(path, fps=None):
         return _folder_info(path, fps)
     _require_file(path)
     meta = _probe_video(path)
+    _check_frame_size(path, meta)
     frame_count, seconds = _count_frames(path)
     if frame_count == 0:
         raise MediaError(f"{path}: video has no frames")
@@ -189,6 +201,15 @@ def video_info(path, fps=None):
     return VideoInfo(
         float(rate), frame_count, tuple(meta["size"]), "audio_codec" in meta
     )
+
+
+def _check_frame_size(path, meta):
+    """MediaError for frames over ``MAX_IMAGE_PIXELS`` (before any is decoded)."""
+    width, height = meta["size"]
+    if width * height > MAX_IMAGE_PIXELS:
+        raise MediaError(
+            f"{path}: frames of {width}x{height} exceed {MAX_IMAGE_PIXELS} pixels"
+        )
 
 
 def _chunks(items, chunk_size):
@@ -389,14 +410,22 @@ def is_frame_folder_path(path):
     return not os.fspath(path).lower().endswith(VIDEO_SUFFIXES)
 
 
-def check_writable(path, inputs=()):
+def check_writable(path, inputs=(), audio=False):
     """MediaError unless ``path`` can be created as an output without losing
     anything: its folder exists and is writable, it is none of ``inputs``
     (``(flag name, path)`` pairs), and a frames output is not an existing file
-    or non-empty folder (a video output may replace an existing regular file)."""
+    or non-empty folder (a video output may replace an existing regular file).
+    With ``audio`` it must be a video file whose container holds audio."""
     path = os.fspath(path)
     if not path.strip():
         raise MediaError("the output path is empty")
+    if audio and (
+        is_frame_folder_path(path) or path.lower().endswith(_SILENT_SUFFIXES)
+    ):
+        raise MediaError(
+            f"{path}: --audio needs a video file that can hold audio (.mp4, .mov, "
+            ".mkv, .avi, .webm), not a .gif or a folder of frames"
+        )
     check_not_input(path, inputs)
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
@@ -442,7 +471,7 @@ class VideoWriter:
         self.audio_from = audio_from
         self.crf = crf
         self.frame_count = 0
-        check_writable(self.path, inputs)
+        check_writable(self.path, inputs, audio_from is not None)
         self._folder = is_frame_folder_path(self.path)
         self._temp = self._make_temp()
         self._encoder = None
@@ -513,7 +542,7 @@ class VideoWriter:
             self._encoder = None
 
     def _add_audio(self):
-        if self._folder or self.audio_from is None or not has_audio(self.audio_from):
+        if self.audio_from is None or not has_audio(self.audio_from):
             return
         with_audio = self._make_temp()
         try:
