@@ -126,6 +126,8 @@ def read_saved_config(path):
                 )
             saved = json.loads(archive.read(info))
         stored = saved["config"]["config"]
+    except CheckpointError:
+        raise
     except (zipfile.BadZipFile, KeyError, TypeError, ValueError, RecursionError) as e:
         raise CheckpointError(
             f"{path}: not a fomm_tf .keras file ({one_line(e)[:200]})"

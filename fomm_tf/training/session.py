@@ -214,7 +214,12 @@ def export_models(trainer, cfg, path):
 
 
 def _callbacks(trainer, state, cfg, options, steps, start, is_chief):
-    """Schedule and checkpoint callbacks on every worker, logging on the chief."""
+    """Schedule and checkpoint callbacks on every worker, logging on the chief.
+
+    The checkpoint comes last: an epoch's log line, scalars and picture are
+    written before the checkpoint records the epoch as done, so a run killed
+    in between replays the epoch instead of losing them.
+    """
     train_params = cfg.train_params
     optimizers = trainer.optimizers_by_name()
     rates = [
@@ -222,10 +227,7 @@ def _callbacks(trainer, state, cfg, options, steps, start, is_chief):
         (optimizers["discriminator"], train_params.lr_discriminator),
         (optimizers["kp_detector"], train_params.lr_kp_detector),
     ]
-    callbacks = [
-        MilestoneLearningRate(rates, train_params.epoch_milestones),
-        ProgressCheckpoint(state, steps, options.save_every_steps, start),
-    ]
+    callbacks = [MilestoneLearningRate(rates, train_params.epoch_milestones)]
     if is_chief:
         log_dir = options.log_dir
         callbacks += [
@@ -238,7 +240,10 @@ def _callbacks(trainer, state, cfg, options, steps, start, is_chief):
                 cfg.visualizer_params,
             ),
         ]
-    return callbacks
+    return [
+        *callbacks,
+        ProgressCheckpoint(state, steps, options.save_every_steps, start),
+    ]
 
 
 def _fit_segments(start, num_epochs, steps):
