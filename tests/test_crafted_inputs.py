@@ -316,7 +316,7 @@ def card_cases(folder):
             "order": ["use_relative_movement", "use_magic", "adapt_movement_scale"],
             "config_default": [1, 1, 1]}}, "are not use_relative_movement"),
         "layout-mismatch": ({"layout": "single"}, "layout single needs the models"),
-        "missing-model": ({"models": SPLIT_MODELS[:2]}, "layout split needs the models"),
+        "missing-model": ({"models": SPLIT_MODELS[:2]}, "split needs the models"),
         "model-path": ({"models": [*SPLIT_MODELS[:2], {
             "signature": "frame_generator", "file": "../x.tflite"}]},
             "must be file names"),
