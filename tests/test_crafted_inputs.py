@@ -10,7 +10,9 @@ loaded in one child process (one TensorFlow import), which must stay under
 """
 
 import json
+import struct
 import zipfile
+import zlib
 
 import pytest
 from bounded import REPO, call_each
@@ -59,162 +61,67 @@ def _sections(kp_detector_entries):
     )  # fmt: skip
 
 
+READ, STATE_DICTS = "read_torch_checkpoint", "load_state_dicts"
+
+
 def torch_cases(folder):
     """{name: (reader, path, expected message)} for crafted torch checkpoints."""
-    float_storage = _global("torch", "FloatStorage")
-    stride0 = _tensor_ops("0", 1, 0, (100000, 100000), (0, 0))
-    files = {
-        "legacy-stride-0": (
-            "load_state_dicts",
-            _write_legacy(
-                folder / "stride0.pth",
-                _sections([(_frag("w"), stride0)]),
-                {"0": (1, bytes(4))},
-            ),  # fmt: skip
-            "more than 2 times the file's",
-        ),
-        "zip-storage-beyond-file": (
-            "read_torch_checkpoint",
-            _write_zip(
-                folder / "huge.pth",
-                _dict_pickle({"w": _tensor_ops("0", 2**40, 0, (4,), (1,))}),
-                {"0": bytes(16)},
-            ),  # fmt: skip
-            "the storages declare 4398046511104 bytes",
-        ),
-        "pid-dag": (
-            "read_torch_checkpoint",
-            _write_zip(
-                folder / "pid.pth",
-                _pickle(
-                    b"}("
-                    + _frag("w")
-                    + _storage_id(
-                        _frag("storage"),
-                        float_storage,
-                        _frag("0"),
-                        _frag("cpu"),
-                        _frag(1),
-                        _frag(None),
-                        _dag(),
-                    )
-                    + b"u"
-                ),
-                {},
-            ),  # fmt: skip
-            "unsupported persistent id",
-        ),
-        "storage-key-dag": (
-            "read_torch_checkpoint",
-            _write_zip(
-                folder / "key.pth",
-                _pickle(
-                    b"}("
-                    + _frag("w")
-                    + _storage_id(
-                        _frag("storage"), float_storage, _dag(), _frag("cpu"), _frag(1)
-                    )
-                    + b"u"
-                ),
-                {},
-            ),  # fmt: skip
-            "storage key of type tuple",
-        ),
-        "dict-key-dag": (
-            "read_torch_checkpoint",
-            _write_zip(folder / "dict.pth", _pickle(b"}" + _dag() + b"K\x01s"), {}),
-            "dict key of type tuple",
-        ),
-        "build-on-function": (
-            "read_torch_checkpoint",
-            _write_zip(
-                folder / "build.pth",
-                _pickle(
-                    _global("torch._utils", "_rebuild_tensor")
-                    + b"}"
-                    + _frag("x")
-                    + _frag(1)
-                    + b"sb0}"
-                ),
-                {},
-            ),  # fmt: skip
-            "sets attributes of a function",
-        ),
-        "ordered-dict-with-items": (
-            "read_torch_checkpoint",
-            _write_zip(
-                folder / "od.pth",
-                _pickle(
-                    _global("collections", "OrderedDict")
-                    + b"(]("
-                    + _dag()
-                    + b"K\x01t"
-                    + b"atR"
-                ),
-                {},
-            ),  # fmt: skip
-            "TypeError",
-        ),
-        "set": (
-            "read_torch_checkpoint",
-            _write_zip(folder / "set.pth", _pickle(b"\x8f"), {}),
-            "builds a set or an object",
-        ),
-        "too-many-opcodes": (
-            "read_torch_checkpoint",
-            _write_zip(
-                folder / "ops.pth",
-                _pickle(b"](" + b"N" * torch_checkpoint.MAX_PICKLE_OPS + b"e"),
-                {},
-            ),  # fmt: skip
-            f"more than {torch_checkpoint.MAX_PICKLE_OPS} opcodes",
-        ),
-        "deep-nesting": (
-            "read_torch_checkpoint",
-            _write_zip(
-                folder / "deep.pth",
-                _pickle(b"}" + _frag("w") + b"]" * 100_000 + b"a" * 99_999 + b"s"),
-                {},
-            ),  # fmt: skip
-            "RecursionError",
-        ),
-        "int-state-dict-keys": (
-            "load_state_dicts",
-            _write_zip(
-                folder / "intkeys.pth",
-                _sections([(_frag(7), _tensor_ops("0", 1, 0, (1,), (1,)))]),
-                {"0": bytes(4)},
-            ),
-            "keys that are not str",
-        ),  # fmt: skip
-        "bytes-state-dict-keys": (
-            "load_state_dicts",
-            _write_zip(
-                folder / "byteskeys.pth",
-                _sections([(b"C\x01w", _tensor_ops("0", 1, 0, (1,), (1,)))]),
-                {"0": bytes(4)},
-            ),
-            "keys that are not str",
-        ),  # fmt: skip
+    storage = (_frag("storage"), _global("torch", "FloatStorage"))
+    one = _tensor_ops("0", 1, 0, (1,), (1,))
+    ops = torch_checkpoint.MAX_PICKLE_OPS
+
+    def with_id(*items):
+        return _pickle(b"}(" + _frag("w") + _storage_id(*items) + b"u")
+
+    # fmt: off
+    zips = {  # name: (reader, data.pkl, storage records, expected message)
+        "zip-storage-beyond-file": (READ, _dict_pickle(
+            {"w": _tensor_ops("0", 2**40, 0, (4,), (1,))}), {"0": bytes(16)},
+            "the storages declare 4398046511104 bytes"),
+        "pid-dag": (READ, with_id(*storage, _frag("0"), _frag("cpu"), _frag(1),
+                                  _frag(None), _dag()), {},
+                    "unsupported persistent id"),
+        "storage-key-dag": (READ, with_id(*storage, _dag(), _frag("cpu"), _frag(1)),
+                            {}, "storage key of type tuple"),
+        "dict-key-dag": (READ, _pickle(b"}" + _dag() + b"K\x01s"), {},
+                         "dict key of type tuple"),
+        "build-on-function": (READ, _pickle(
+            _global("torch._utils", "_rebuild_tensor") + b"}" + _frag("x")
+            + _frag(1) + b"sb0}"), {}, "sets attributes of a function"),
+        "ordered-dict-with-items": (READ, _pickle(
+            _global("collections", "OrderedDict") + b"(](" + _dag() + b"K\x01tatR"),
+            {}, "TypeError"),
+        "set": (READ, _pickle(b"\x8f"), {}, "builds a set or an object"),
+        "too-many-opcodes": (READ, _pickle(b"](" + b"N" * ops + b"e"), {},
+                             f"more than {ops} opcodes"),
+        "deep-nesting": (READ, _pickle(
+            b"}" + _frag("w") + b"]" * 100_000 + b"a" * 99_999 + b"s"), {},
+            "RecursionError"),
+        "int-state-dict-keys": (STATE_DICTS, _sections([(_frag(7), one)]),
+                                {"0": bytes(4)}, "keys that are not str"),
+        "bytes-state-dict-keys": (STATE_DICTS, _sections([(b"C\x01w", one)]),
+                                  {"0": bytes(4)}, "keys that are not str"),
     }
-    files["zip-deflated-storage"] = (
-        "read_torch_checkpoint",
-        _zip_bomb(folder / "bomb.pth", "mytop/data/0", 16 << 20,
-                  _dict_pickle({"w": _tensor_ops("0", 4 << 20, 0, (4,), (1,))})),
-        "truncated, file ends in storage data",
-    )  # fmt: skip
-    files["zip-data-pkl-bomb"] = (
-        "read_torch_checkpoint",
-        _zip_bomb(folder / "pkl.pth", "mytop/data.pkl",
-                  torch_checkpoint.MAX_PICKLE_BYTES + 1),
-        f"more than {torch_checkpoint.MAX_PICKLE_BYTES}",
-    )  # fmt: skip
-    files["zip-byteorder-bomb"] = (
-        "read_torch_checkpoint",
-        _zip_bomb(folder / "order.pth", "mytop/byteorder", 1 << 20, b"\x80\x02}."),
-        "byteorder holds 1048576 bytes",
-    )
-    return files
+    cases = {
+        name: (reader, _write_zip(folder / f"{name}.pth", data, records), message)
+        for name, (reader, data, records, message) in zips.items()
+    }
+    stride0 = _tensor_ops("0", 1, 0, (100000, 100000), (0, 0))
+    cases["legacy-stride-0"] = (STATE_DICTS, _write_legacy(
+        folder / "stride0.pth", _sections([(_frag("w"), stride0)]),
+        {"0": (1, bytes(4))}), "more than 2 times the file's")
+    cases["zip-deflated-storage"] = (READ, _zip_bomb(
+        folder / "bomb.pth", "mytop/data/0", 16 << 20,
+        _dict_pickle({"w": _tensor_ops("0", 4 << 20, 0, (4,), (1,))})),
+        "truncated, file ends in storage data")
+    cases["zip-data-pkl-bomb"] = (READ, _zip_bomb(
+        folder / "pkl.pth", "mytop/data.pkl", torch_checkpoint.MAX_PICKLE_BYTES + 1),
+        f"more than {torch_checkpoint.MAX_PICKLE_BYTES}")
+    cases["zip-byteorder-bomb"] = (READ, _zip_bomb(
+        folder / "order.pth", "mytop/byteorder", 1 << 20, b"\x80\x02}."),
+        "byteorder holds 1048576 bytes")
+    # fmt: on
+    return cases
 
 
 def _zip_bomb(path, name, size, data_pkl=None):
@@ -236,34 +143,34 @@ def keras_cases(folder):
     with zipfile.ZipFile(BUNDLED_KERAS) as archive:
         saved = json.loads(archive.read("config.json"))
 
-    def stored(name, config_json, weights=False):
+    def stored(name, config_json):
+        """A ``.keras`` of the bundled metadata and ``config_json``, no weights."""
         path = folder / f"{name}.keras"
-        with (
-            zipfile.ZipFile(BUNDLED_KERAS) as source,
-            zipfile.ZipFile(path, "w") as out,
-        ):
-            out.writestr("metadata.json", source.read("metadata.json"))
+        with zipfile.ZipFile(path, "w") as out:
+            out.writestr("metadata.json", json.dumps({"keras_version": "3"}))
             out.writestr("config.json", config_json)
-            if weights:
-                out.writestr("model.weights.h5", source.read("model.weights.h5"))
         return path
 
-    def changed(section, key, value):
+    def changed(*keys, value):
+        """The bundled config.json with one stored config key set to ``value``."""
         edited = json.loads(json.dumps(saved))
-        edited["config"]["config"]["model_params"][section][key] = value
+        section = edited["config"]["config"]
+        for key in keys[:-1]:
+            section = section[key]
+        section[keys[-1]] = value
         return json.dumps(edited)
 
-    def dataset(value):
-        edited = json.loads(json.dumps(saved))
-        edited["config"]["config"]["dataset_params"]["frame_shape"] = value
-        return json.dumps(edited)
-
+    model = "model_params"
     return {
         "width-200000": (stored("w200000", changed(
-            "generator_params", "block_expansion", 200000)), "must be in [1, 256]"),
+            model, "generator_params", "block_expansion", value=200000)),
+            "must be in [1, 256]"),
         "width-3000": (stored("w3000", changed(
-            "kp_detector_params", "block_expansion", 3000)), "must be in [1, 256]"),
-        "frame-shape-0": (stored("shape0", dataset([0, 0, 3])), "must be in [1, 1024]"),
+            model, "kp_detector_params", "block_expansion", value=3000)),
+            "must be in [1, 256]"),
+        "frame-shape-0": (stored("shape0", changed(
+            "dataset_params", "frame_shape", value=[0, 0, 3])),
+            "must be in [1, 1024]"),
         "config-a-string": (stored("string", json.dumps({"config": "vox"})),
                             "not a fomm_tf .keras file"),
         "config-a-list": (stored("list", json.dumps([1, 2])),
@@ -278,8 +185,6 @@ def keras_cases(folder):
 
 def png_header(path, width, height):
     """A PNG whose header declares ``width`` x ``height`` (with one tiny IDAT)."""
-    import struct
-    import zlib
 
     def chunk(kind, data):
         crc = struct.pack(">I", zlib.crc32(kind + data))
@@ -337,7 +242,7 @@ def test_crafted_files_fail_fast_in_bounded_memory(tmp_path):
         expected[name] = ("CheckpointError", message)
     calls["vgg-weights-dag"] = (
         "fomm_tf.training.vgg19:vgg19_state_dict",
-        [str(tmp_path / "dict.pth")],
+        [str(tmp_path / "dict-key-dag.pth")],
     )
     expected["vgg-weights-dag"] = ("CheckpointError", "dict key of type tuple")
     for name, (path, message) in keras_cases(tmp_path).items():
@@ -379,14 +284,13 @@ def test_config_bounds_admit_every_published_config():
         config.load_config(path)
 
 
-@pytest.mark.parametrize("what", ["function", "class"])
-def test_build_never_changes_an_admitted_global(tmp_path, what):
+@pytest.mark.parametrize(
+    "target",
+    [_global("torch._utils", "_rebuild_parameter"), _global("torch", "FloatStorage")],
+    ids=["function", "storage-type"],
+)
+def test_build_never_changes_an_admitted_global(tmp_path, target):
     """``BUILD`` on an admitted stand-in is refused before it runs."""
-    target = (
-        _global("torch._utils", "_rebuild_parameter")
-        if what == "function"
-        else _global("torch", "FloatStorage")
-    )
     payload = _pickle(target + b"}" + _frag("marker") + _frag(1) + b"sb0}")
     with pytest.raises(torch_checkpoint.CheckpointError, match="sets attributes"):
         torch_checkpoint.read_torch_checkpoint(
