@@ -48,7 +48,13 @@ def define_flags():
         f"'{VGG_RECIPE}' (random stand-in).",
     )
     counts = {"lower_bound": 1, "upper_bound": MAX_COUNT}
-    flags.DEFINE_integer("epochs", None, "Override train_params.num_epochs.", **counts)
+    flags.DEFINE_integer(
+        "epochs",
+        None,
+        "Override train_params.num_epochs (0: write the starting model, no training).",
+        lower_bound=0,
+        upper_bound=MAX_COUNT,
+    )
     flags.DEFINE_integer(
         "steps_per_epoch",
         None,
