@@ -1,8 +1,10 @@
 """Image and video input/output for animation, evaluation and data pipelines.
 
-Videos are decoded and encoded with the ffmpeg binary that ``imageio-ffmpeg``
-ships, in a streaming fashion (frames are read and written in chunks, so memory
-does not grow with video length). A "video" may also be a folder of frames.
+Videos are decoded in-process by OpenCV's FFmpeg backend (:func:`iter_frames`,
+the one reader of animation, evaluation, training data and export calibration)
+and probed and encoded with the ffmpeg binary that ``imageio-ffmpeg`` ships,
+frame by frame (memory does not grow with video length). A "video" may also be
+a folder of frames or an image strip of frames side by side.
 Every problem with a file raises :class:`MediaError` (a ``ValueError``) with a
 one-line message naming the file.
 """
@@ -16,7 +18,6 @@ import subprocess
 from pathlib import Path
 
 import cv2
-import imageio.v3 as iio
 import imageio_ffmpeg
 import numpy as np
 
@@ -224,17 +225,19 @@ def _chunks(items, chunk_size):
 
 
 def _decoded_frames(path):
-    reader = imageio_ffmpeg.read_frames(path)
+    """uint8 RGB frames of a video file, decoded in-process (no ffmpeg process to
+    start: ~9x faster for the short clips a training step reads)."""
+    capture = cv2.VideoCapture(path, cv2.CAP_FFMPEG)
+    if not capture.isOpened():
+        raise MediaError(f"{path}: not a readable video")
     try:
-        width, height = next(reader)["size"]
-        for data in reader:
-            yield np.frombuffer(data, np.uint8).reshape(height, width, 3)
-    except (OSError, RuntimeError) as error:
-        raise MediaError(
-            f"{path}: decoding failed ({_ffmpeg_error_line(error)})"
-        ) from None
+        while True:
+            ok, frame = capture.read()
+            if not ok:
+                return
+            yield cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
     finally:
-        reader.close()
+        capture.release()
 
 
 def _strip_frames(path, frame_width):
@@ -276,52 +279,6 @@ def read_frame(path, index):
         if position == index:
             return frame
     raise MediaError(f"{path}: has no frame {index}")
-
-
-def read_all_frames(path, frame_width=None):
-    """Every frame of a video file, decoded in-process (no ffmpeg process: ~9x
-    faster for the short clips a training step reads): uint8 RGB from movies
-    (OpenCV) and gifs (imageio), float32 [0, 1] from an image strip."""
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix in IMAGE_SUFFIXES:  # a strip of frames W wide (official read_video)
-        return list(iter_frames(path, frame_width))
-    if suffix == ".gif":
-        return list(_read_gif(path))
-    if suffix in VIDEO_SUFFIXES:
-        return _read_movie(path)
-    raise MediaError(f"{path}: unknown video format '{path.suffix}'")
-
-
-def _read_movie(path: Path) -> list[np.ndarray]:
-    """Decode an mp4/mov in-process with OpenCV's FFmpeg backend: uint8 RGB
-    frames. (``video_io`` pipes through an ffmpeg process, ~9x slower for the
-    short clips read at every training step.)"""
-    if not path.is_file():
-        raise MediaError(f"{path}: no such file")
-    capture = cv2.VideoCapture(os.fspath(path))
-    frames = []
-    try:
-        while True:
-            ok, frame = capture.read()
-            if not ok:
-                break
-            frames.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
-    finally:
-        capture.release()
-    if not frames:
-        raise MediaError(f"{path}: no decodable frames")
-    return frames
-
-
-def _read_gif(path: Path) -> np.ndarray:
-    """Decode a gif in-process with imageio: uint8 RGB (T, h, w, 3)."""
-    video = np.asarray(iio.imread(path, index=None))
-    if video.ndim == 3:  # (T, h, w) grey
-        video = np.repeat(video[..., None], 3, axis=-1)
-    if video.ndim != 4 or video.shape[0] == 0:
-        raise MediaError(f"{path}: no decodable frames")
-    return video[..., :3].astype(np.uint8)
 
 
 def list_videos(root: str | os.PathLike[str], split: str) -> list[Path]:
