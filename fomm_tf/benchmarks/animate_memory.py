@@ -32,7 +32,7 @@ FRAME_SIZE = 64
 
 
 def tiny_config_dict(frame_size=FRAME_SIZE, num_kp=5):
-    """A small FOMM config (widths 8..32) for fast tests and benchmarks."""
+    """A small FOMM config (widths 8..32): memory, not model size, is measured."""
     dense = dict(block_expansion=8, max_features=32, num_blocks=3, scale_factor=0.25)
     return {
         "dataset_params": {"frame_shape": [frame_size, frame_size, 3]},
@@ -122,7 +122,7 @@ def run_benchmark(short_frames, long_frames, batch_size):
 
 
 def define_flags():
-    """Flags, defined only when run as a command (so tests may import helpers)."""
+    """The command's flags, defined only when run as a command."""
     frames = {"lower_bound": 1, "upper_bound": 100_000}
     flags.DEFINE_integer(
         "short_frames", 100, "Frames of the short driving video.", **frames

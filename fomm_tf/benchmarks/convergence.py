@@ -9,7 +9,7 @@ copied)::
 
     python -m fomm_tf.benchmarks.convergence --steps 600 --json convergence.json
 
-``tests/test_convergence.py`` runs it in CI (900 steps). Prints a
+``tests/benchmarks/test_convergence.py`` runs it in CI (900 steps). Prints a
 table and writes JSON.
 """
 

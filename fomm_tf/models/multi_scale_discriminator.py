@@ -35,16 +35,10 @@ class MultiScaleDiscriminator(ConfigFromInit, TracedBuildMixin, keras.Model):
     ):
         super().__init__(**kwargs)
         self.scales = tuple(scales)
-        self.disc_kwargs = dict(
-            num_channels=num_channels,
-            block_expansion=block_expansion,
-            num_blocks=num_blocks,
-            max_features=max_features,
-            sn=sn,
-            use_kp=use_kp,
-            num_kp=num_kp,
-            kp_variance=kp_variance,
-        )
+        # Every argument but the scales configures each scale's Discriminator.
+        self.disc_kwargs = {
+            key: value for key, value in self._init_arguments.items() if key != "scales"
+        }
         self.discs = [
             Discriminator(name=f"disc_{scale_name(s)}", **self.disc_kwargs)
             for s in self.scales

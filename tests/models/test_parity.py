@@ -2,10 +2,9 @@
 
 import numpy as np
 import pytest
-from conftest import nhwc
-from harness import record_returns
 
 import fomm_tf
+from tests.harness import nhwc, record_returns
 
 KP_ATOL = 1e-4  # keypoints, jacobians, heatmaps, masks, occlusion, flows
 IMAGE_ATOL = 3e-4  # generator fed the reference keypoints

@@ -2,10 +2,10 @@
 
 import numpy as np
 import pytest
-from conftest import CONFIGS
 
 import fomm_tf
 from fomm_tf.training.objectives import active_losses, pyramid_l1
+from tests.harness import CONFIGS
 
 
 def test_official_configs_keep_the_official_objective():

@@ -3,19 +3,14 @@
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import nhwc
 
 from fomm_tf import geometry
 from fomm_tf.config import TransformParams
 from fomm_tf.training import Transform
+from tests.harness import nhwc
 
 KP_ATOL = 1e-5  # TRAIN_README: kp, warp and jacobian
 FRAME_ATOL = 2e-5  # TRAIN_README: transformed_frame
-
-
-@pytest.fixture(scope="module")
-def train_io(fixtures_dir):
-    return dict(np.load(fixtures_dir / "vox_small_train_io.npz"))
 
 
 @pytest.fixture(scope="module")
