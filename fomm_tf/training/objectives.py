@@ -223,13 +223,13 @@ def generator_losses(
     Returns:
       ``(losses, generated)``: ``losses`` holds the weighted scalar means
       ``perceptual``, ``reconstruction``, ``gen_gan``, ``feature_matching``,
-      ``equivariance_value``, ``equivariance_jacobian`` (those
-      :func:`active_losses` names).  They are
-      per-replica means: under a distribution strategy divide by
-      ``num_replicas_in_sync`` before differentiating.  Differentiate their sum
-      w.r.t. the detector and generator variables only.  ``generated`` is the
-      generator output plus ``kp_source``, ``kp_driving`` and, with equivariance
-      losses, ``transformed_frame`` and ``transformed_kp``.
+      ``equivariance_value``, ``equivariance_jacobian`` (those that
+      :func:`active_losses` names).  They are per-replica means: under a
+      distribution strategy divide by ``num_replicas_in_sync`` before
+      differentiating.  Differentiate their sum w.r.t. the detector and
+      generator variables only.  ``generated`` is the generator output plus
+      ``kp_source``, ``kp_driving`` and, with equivariance losses,
+      ``transformed_frame`` and ``transformed_kp``.
     """
     record = {} if intermediates is None else intermediates
     weights = train_params.loss_weights
