@@ -141,11 +141,11 @@ def write_config(path, config):
     return path
 
 
-def save_tiny_model(folder):
-    """``tiny.yaml`` and a ``tiny.keras`` of the tiny config with seeded random
-    weights in ``folder``; returns both paths."""
+def save_tiny_model(folder, **changes):
+    """``tiny.yaml`` and a ``tiny.keras`` of the tiny config (with ``changes``)
+    with seeded random weights in ``folder``; returns both paths."""
     keras.utils.set_random_seed(0)
-    config = tiny_config()
+    config = tiny_config(**changes)
     config_path = write_config(Path(folder) / "tiny.yaml", config)
     checkpoint = Path(folder) / "tiny.keras"
     fomm_tf.build_models(config).save(checkpoint)
@@ -167,18 +167,23 @@ def run_module(module, *args, cwd=REPO, timeout=None):
     )
 
 
-def run_animate(*arguments):
-    """``python -m fomm_tf.animate`` in-process on its own flag values (so no
-    clash with other modules' flags), without a progress bar; returns the exit
-    message, None on success."""
+def run_in_process(command, *arguments):
+    """A command module (``define_flags``, ``run``) in-process on its own flag
+    values (so no clash with other modules' flags); returns the exit message,
+    None on success."""
     values = flags.FlagValues()
-    animate.define_flags(values)
-    values(["animate", "--noprogress", *arguments])
+    command.define_flags(flag_values=values)
+    values([command.__name__.rpartition(".")[2], *arguments])
     try:
-        animate.run(values)
+        command.run(values)
     except SystemExit as stop:
         return stop.code
     return None
+
+
+def run_animate(*arguments):
+    """``python -m fomm_tf.animate`` in-process, without a progress bar."""
+    return run_in_process(animate, "--noprogress", *arguments)
 
 
 # --- layers and probes ------------------------------------------------------------
@@ -297,10 +302,17 @@ def save_png(path, image):
 
 def save_folder(folder, frames):
     """Frames as a new folder of PNGs ``0.png``, ``1.png``, ...; returns it."""
-    folder.mkdir()
+    folder.mkdir(parents=True)
     for index, frame in enumerate(frames):
         save_png(folder / f"{index}.png", frame)
     return folder
+
+
+def write_video(path, frames, fps=10):
+    """Frames (uint8 or [0, 1] floats) as a video file; returns the path."""
+    with video_io.VideoWriter(path, fps) as writer:
+        writer.write(frames)
+    return path
 
 
 def read_folder(folder):

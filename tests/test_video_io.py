@@ -8,13 +8,13 @@ import pytest
 
 from fomm_tf import video_io
 from fomm_tf.video_io import MediaError
-from tests.harness import ffmpeg, leftovers, make_bad_videos, noise_frames
-
-
-def write_video(path, frames, fps):
-    with video_io.VideoWriter(path, fps) as writer:
-        writer.write(frames)
-    return path
+from tests.harness import (
+    ffmpeg,
+    leftovers,
+    make_bad_videos,
+    noise_frames,
+    write_video,
+)
 
 
 def test_read_image_drops_alpha_and_expands_gray(tmp_path):
