@@ -16,8 +16,8 @@ from tests.harness import (
     read_folder,
     run_animate,
     run_module,
-    save_folder,
     save_png,
+    write_video,
 )
 
 pytestmark = pytest.mark.slow
@@ -45,7 +45,7 @@ def inputs(reference_io, tmp_path_factory):
     source = nhwc(reference_io["source"])
     frames = np.concatenate([nhwc(reference_io["driving"]), source])
     return (save_png(folder / "source.png", source[0]),
-            save_folder(folder / "driving", frames))  # fmt: skip
+            write_video(folder / "driving", frames))  # fmt: skip
 
 
 @pytest.fixture(autouse=True)
