@@ -10,12 +10,10 @@ exception it raised and its time.
 
 import dataclasses
 import json
-import os
 import subprocess
 import sys
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.harness import REPO, child_environment
 
 _WRAPPER = """
 import json, resource, subprocess, sys, time
@@ -60,18 +58,11 @@ class Measured:
 
 
 def run_measured(argv, timeout=300):
-    """Run ``argv`` (with this checkout first on the import path) in a child."""
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(
-            filter(None, [str(REPO), os.environ.get("PYTHONPATH")])
-        ),
-        "TF_CPP_MIN_LOG_LEVEL": "3",
-    }
+    """Run ``argv`` in a child (``harness.child_environment``)."""
     done = subprocess.run(
         [sys.executable, "-c", _WRAPPER, str(timeout), *map(str, argv)],
         cwd=REPO,
-        env=env,
+        env=child_environment(),
         capture_output=True,
         text=True,
         check=True,

@@ -155,15 +155,25 @@ def save_tiny_model(folder, **changes):
 # --- commands -------------------------------------------------------------------
 
 
-def run_module(module, *args, cwd=REPO, timeout=None):
-    """``python -m module args`` on this checkout, TensorFlow's C++ log quiet;
-    returns the completed process (output captured as text)."""
+def child_environment():
+    """The environment of a child Python: this checkout first on the import
+    path, TensorFlow's C++ log quiet."""
     inherited = os.environ.get("PYTHONPATH")
     pythonpath = os.pathsep.join(filter(None, [str(REPO), inherited]))
-    variables = {**os.environ, "PYTHONPATH": pythonpath, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    return {**os.environ, "PYTHONPATH": pythonpath, "TF_CPP_MIN_LOG_LEVEL": "3"}
+
+
+def run_module(module, *args, cwd=REPO, timeout=None):
+    """``python -m module args`` in a child (see :func:`child_environment`);
+    returns the completed process (output captured as text)."""
     command = [sys.executable, "-m", module, *map(str, args)]
     return subprocess.run(
-        command, cwd=cwd, env=variables, timeout=timeout, capture_output=True, text=True
+        command,
+        cwd=cwd,
+        env=child_environment(),
+        timeout=timeout,
+        capture_output=True,
+        text=True,
     )
 
 

@@ -15,8 +15,11 @@ import zipfile
 import zlib
 
 import pytest
-from bounded import REPO, call_each
-from test_torch_checkpoint import (
+
+from fomm_tf import torch_checkpoint
+from tests.bounded import call_each
+from tests.harness import REPO
+from tests.test_torch_checkpoint import (
     _dict_pickle,
     _frag,
     _global,
@@ -24,8 +27,6 @@ from test_torch_checkpoint import (
     _write_legacy,
     _write_zip,
 )
-
-from fomm_tf import torch_checkpoint
 
 BUNDLED_KERAS = REPO / "fomm_tf" / "assets" / "synthetic-64.keras"
 MAX_SECONDS = 10

@@ -9,8 +9,9 @@ import json
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
-from bounded import REPO, python_module, run_measured
-from test_crafted_inputs import MAX_PEAK_MIB, MAX_SECONDS, keras_cases
+from tests.bounded import python_module, run_measured
+from tests.harness import REPO
+from tests.test_crafted_inputs import MAX_PEAK_MIB, MAX_SECONDS, keras_cases
 
 COMMANDS = sorted(
     ".".join(path.relative_to(REPO).with_suffix("").parts)

@@ -10,13 +10,13 @@ import types
 import numpy as np
 import pytest
 import tensorflow as tf
-from bounded import REPO
 
 from export import converter, model_card
 from export.loading import load_models, weights_record
 from export.spec import ExportSpec
 from fomm_tf import animation, evaluation, output_paths
 from fomm_tf.errors import InputError, MediaError
+from tests.harness import REPO
 
 ASSETS = REPO / "fomm_tf" / "assets"
 SOURCE, DRIVING = ASSETS / "source.png", ASSETS / "driving.mp4"
