@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
-from absl import app, flags
+from absl import flags
 from tensorflow.python.framework.convert_to_constants import (
     convert_variables_to_constants_v2_as_graph,
 )
@@ -29,7 +29,8 @@ from tensorflow.python.framework.convert_to_constants import (
 from export import converter, frames, graphs, tflite
 from export.loading import define_model_flags, load_models
 from export.spec import ExportSpec
-from fomm_tf.cli import errors_as_exit
+from fomm_tf import cli
+from fomm_tf.cli import errors_as_exit, optional_bool
 from fomm_tf.inference.litert_runner import LiteRTRunner
 
 
@@ -205,7 +206,9 @@ def table(result):
 def define_flags():
     define_model_flags()
     flags.DEFINE_bool("quick", False, "3 repetitions after 1 warm-up (else 10 / 2)")
-    flags.DEFINE_integer("threads", 2, "CPU threads for TF and LiteRT")
+    flags.DEFINE_integer(
+        "threads", 2, "CPU threads for TF and LiteRT", lower_bound=1, upper_bound=256
+    )
     flags.DEFINE_string("json", "export_benchmark.json", "where to write the JSON")
 
 
@@ -217,7 +220,9 @@ def main(argv):
     with errors_as_exit("export.benchmark"):
         config = options.config or "configs/vox-256.yaml"
         random = options.random_weights or not options.checkpoint
-        models, weights = load_models(config, options.checkpoint, random)
+        models, weights = load_models(
+            config, options.checkpoint, random, optional_bool(options.align_corners)
+        )
         with tempfile.TemporaryDirectory() as workdir:
             result = run(models, weights, options.quick, options.threads, Path(workdir))
         tmp = f"{options.json}.tmp"
@@ -229,4 +234,4 @@ def main(argv):
 
 if __name__ == "__main__":
     define_flags()
-    app.run(main)
+    cli.run(main)

@@ -6,10 +6,10 @@ and exits non-zero when one holds a Flex or custom op.
 
 import sys
 
-from absl import app
 from ai_edge_litert import schema_py_generated as schema
 from ai_edge_litert.tools import flatbuffer_utils
 
+from fomm_tf.cli import run
 from fomm_tf.errors import ExportError
 
 _OP_NAMES = {
@@ -50,7 +50,7 @@ def _text(value):
 
 def main(argv):
     if len(argv) < 2:
-        raise app.UsageError("usage: python -m export.builtin_check FILE.tflite ...")
+        sys.exit("error: usage: python -m export.builtin_check FILE.tflite ...")
     failed = False
     for path in argv[1:]:
         try:
@@ -66,4 +66,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    run(main)

@@ -5,6 +5,7 @@ import os
 import shutil
 from pathlib import Path
 
+from fomm_tf import output_paths
 from fomm_tf.errors import ExportError
 from fomm_tf.output_paths import (
     exchange,
@@ -27,19 +28,8 @@ def check_writable_parent(path):
 
 
 def check_replaceable(path, marker):
-    """ExportError unless ``path`` is absent, an empty folder, or a folder an
-    exporter wrote (it holds ``marker``): an export never replaces anything
-    else."""
-    path = Path(path)
-    if not os.path.lexists(path):
-        return
-    if path.is_symlink() or not path.is_dir():
-        raise ExportError(f"{path}: exists and is not a folder; refusing to replace it")
-    if any(path.iterdir()) and not (path / marker).exists():
-        raise ExportError(
-            f"{path}: refusing to replace a non-empty folder that holds no {marker} "
-            "(remove it or choose another output)"
-        )
+    """``output_paths.check_replaceable`` for an export: an ``ExportError``."""
+    output_paths.check_replaceable(path, marker, ExportError)
 
 
 def recover(path):

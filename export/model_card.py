@@ -83,6 +83,7 @@ def write_card(path, spec, mode, layout, entries, weights, float_parts):
         "layout": layout,
         "frame_shape": [spec.height, spec.width, spec.channels],
         "num_kp": spec.num_kp,
+        "align_corners": spec.align_corners,
         "keypoint_convention": KEYPOINT_CONVENTION,
         "normalization_flags": {
             "order": list(FLAG_NAMES),

@@ -19,7 +19,7 @@ CLI::
 from pathlib import Path
 
 import tensorflow as tf
-from absl import app, flags
+from absl import flags
 
 from export import graphs
 from export.files import (
@@ -30,7 +30,7 @@ from export.files import (
 )
 from export.loading import define_model_flags, load_models
 from export.spec import ExportSpec
-from fomm_tf.cli import errors_as_exit
+from fomm_tf.cli import errors_as_exit, optional_bool, run
 from fomm_tf.errors import ExportError
 
 
@@ -174,7 +174,13 @@ def define_flags():
     define_model_flags()
     flags.DEFINE_string("out", None, "parent of the TF Serving --model_base_path")
     flags.DEFINE_string("model_name", "fomm", "model name (sub-directory)")
-    flags.DEFINE_integer("version", 1, "model version (sub-directory)")
+    flags.DEFINE_integer(
+        "version",
+        1,
+        "model version (sub-directory)",
+        lower_bound=1,
+        upper_bound=2**63 - 1,
+    )
 
 
 def main(argv):
@@ -185,7 +191,10 @@ def main(argv):
             raise ExportError("--out is required")
         check_target(options.out, options.model_name, options.version)
         models, _ = load_models(
-            options.config, options.checkpoint, options.random_weights
+            options.config,
+            options.checkpoint,
+            options.random_weights,
+            optional_bool(options.align_corners),
         )
         path = export_saved_model(
             models, options.out, options.model_name, options.version
@@ -195,4 +204,4 @@ def main(argv):
 
 if __name__ == "__main__":
     define_flags()
-    app.run(main)
+    run(main)

@@ -15,8 +15,9 @@ import tensorflow as tf
 
 from export import graphs
 from fomm_tf.errors import ExportError
+from fomm_tf.inference.litert_runner import LAYOUT_MODELS
 
-LAYOUTS = ("split", "single")
+LAYOUTS = tuple(LAYOUT_MODELS)
 
 
 def model_functions(models, spec, layout="split", batch=1):

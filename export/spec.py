@@ -22,6 +22,7 @@ class ExportSpec:
     has_jacobian: bool
     default_flags: tuple[float, float, float]
     feature_shape: tuple[int, int, int]
+    align_corners: bool
 
     @classmethod
     def from_models(cls, models):
@@ -38,6 +39,7 @@ class ExportSpec:
             has_jacobian=bool(cfg.model_params.common_params.estimate_jacobian),
             default_flags=tuple(flags_from_keywords(keywords(norm)).tolist()),
             feature_shape=tuple(int(d) for d in features.shape[1:]),
+            align_corners=bool(cfg.model_params.common_params.align_corners),
         )
 
     def image(self, name, batch):

@@ -13,13 +13,16 @@ the library API.
 
 import os
 
-from absl import app, flags
+from absl import flags
 
-from fomm_tf import animation
+from fomm_tf import animation, cli
 from fomm_tf.checkpoints import is_converted, load_checkpoint
-from fomm_tf.cli import errors_as_exit, no_arguments
+from fomm_tf.cli import define_float, errors_as_exit, no_arguments
 
 BACKENDS = ("keras", "tflite")
+MAX_BATCH = 256
+MAX_FRAMES = 10_000_000
+FPS_RANGE = (1.0, 1000.0)
 
 FLAGS = flags.FLAGS
 
@@ -93,7 +96,8 @@ def define_flags(flag_values=flags.FLAGS):
         "find_best_frame",
         False,
         "Measure the motion from the driving frame whose pose is closest to the "
-        "source (model keypoints, centred and scaled by hull area).",
+        "source (68 face landmarks with the eval extra and a face in the source, "
+        "else model keypoints; centred and scaled by hull area).",
         flag_values=flag_values,
     )
     flags.DEFINE_integer(
@@ -101,6 +105,7 @@ def define_flags(flag_values=flags.FLAGS):
         None,
         "Measure the motion from this driving frame (0-based).",
         lower_bound=0,
+        upper_bound=MAX_FRAMES,
         flag_values=flag_values,
     )
     flags.DEFINE_boolean(
@@ -114,6 +119,7 @@ def define_flags(flag_values=flags.FLAGS):
         4,
         "Driving frames per inference batch.",
         lower_bound=1,
+        upper_bound=MAX_BATCH,
         flag_values=flag_values,
     )
     flags.DEFINE_boolean(
@@ -128,10 +134,11 @@ def define_flags(flag_values=flags.FLAGS):
         "Crop the source and driving frames to a centred square before resizing.",
         flag_values=flag_values,
     )
-    flags.DEFINE_float(
+    define_float(
         "fps",
         None,
         "Frame rate of the result; default the driving video's (25 for frames).",
+        FPS_RANGE,
         flag_values=flag_values,
     )
     flags.DEFINE_boolean(
@@ -221,8 +228,10 @@ def run(values):
     one-line ``error: ...`` (status 1)."""
     with errors_as_exit():
         result = animate_from_flags(values)
-    if values.find_best_frame or values.best_frame is not None:
+    if values.best_frame is not None:
         print(f"Best frame: {result.initial_frame}")
+    elif values.find_best_frame:
+        print(f"Best frame: {result.initial_frame} (by {result.best_frame_by})")
     print(f"wrote {result.path}: {result.frame_count} frames at {result.fps:g} fps")
 
 
@@ -233,4 +242,4 @@ def main(argv):
 
 if __name__ == "__main__":
     define_flags()
-    app.run(main)
+    cli.run(main)

@@ -5,10 +5,8 @@
         --checkpoint vox-cpk.pth.tar --dataset_root data/vox-png --result_dir log
 """
 
-from absl import app
-
-from fomm_tf import evaluate
+from fomm_tf import cli, evaluate
 
 if __name__ == "__main__":
     evaluate.define_flags(mode="animation")
-    app.run(evaluate.main)
+    cli.run(evaluate.main)

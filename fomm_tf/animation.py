@@ -7,12 +7,15 @@ can drive it. The loop passes raw driving keypoints, the initial driving
 keypoints and the ``normalize_kp`` switches as a flags vector; the animator
 normalises inside its per-frame graph (``fomm_tf.inference.frame``).
 
-Best frame. The official demo ranks driving frames by face-alignment landmarks,
-a network downloaded at run time. Here the pose is the model's own keypoints,
-normalised as the official ``find_best_frame`` normalises landmarks: centred on
-their mean and divided by the square root of their convex hull area; the best
-frame minimises the summed squared difference to the source's pose. No download,
-and it works for any object category the model was trained on.
+Best frame. The official demo ranks driving frames by 68 face-alignment
+landmarks, centred on their mean and divided by the square root of their convex
+hull area; the best frame minimises the summed squared difference to the
+source's pose. Here, when the eval extra is installed and a face is found in the
+source, the pose is the 68 landmarks of dlib's packaged predictor
+(``fomm_tf.faces``; driving frames without a face are never picked); otherwise
+the model's own keypoints, normalised the same way (no extra needed, and any
+object category the model was trained on). ``AnimationResult.best_frame_by``
+says which.
 """
 
 import dataclasses
@@ -25,7 +28,8 @@ from typing import Protocol
 import numpy as np
 
 from fomm_tf import video_io
-from fomm_tf.errors import MediaError
+from fomm_tf.errors import MediaError, MissingExtraError
+from fomm_tf.faces import FaceNetworks
 from fomm_tf.inference.normalization_switches import (
     demo_normalization,
     flags_from_keywords,
@@ -76,6 +80,7 @@ __all__ = [
     "animate_chunks",
     "animate_video",
     "best_frame_index",
+    "best_landmarks_frame",
     "check_inputs",
     "detected_keypoints",
     "prepared_chunks",
@@ -156,6 +161,31 @@ def best_frame_index(animator, source, driving_chunks, kp_source=None):
     return best[1], best[2]
 
 
+def best_landmarks_frame(networks, source, driving_chunks):
+    """Index and frame (H, W, C) of the driving frame whose normalised 68 face
+    landmarks are closest to the source's (official ``find_best_frame``), or
+    None when no face is found in the source or in any driving frame.
+
+    ``networks`` is a ``faces.FaceNetworks``; ``driving_chunks`` yields
+    (B, H, W, C) float arrays already fitted.
+    """
+    from fomm_tf.inference.keypoint_normalization import normalized_pose
+
+    source_face = networks.face(source[0])
+    if source_face is None:
+        return None
+    source_pose = normalized_pose(source_face.landmarks[None])
+    best = (np.inf, None)
+    for index, frame in enumerate(frame for chunk in driving_chunks for frame in chunk):
+        face = networks.face(frame)
+        if face is None:
+            continue
+        distance = ((normalized_pose(face.landmarks[None]) - source_pose) ** 2).sum()
+        if distance < best[0]:
+            best = (distance, (index, frame))
+    return best[1]
+
+
 def detected_keypoints(animator, driving_chunks, kp_driving_initial=None):
     """Yields ``(frames, kp_driving, kp_driving_initial)`` per chunk of fitted
     driving frames (B, H, W, C). The initial driving keypoints default to the
@@ -234,10 +264,29 @@ class AnimationResult:
     frame_count: int
     fps: float
     initial_frame: int
+    best_frame_by: str | None = None  # with find_best_frame: what ranked the frames
+
+
+def _best_frame(animator, source, kp_source, driving_chunks):
+    """Index, keypoints and method of the best driving frame: the 68 face
+    landmarks when the eval extra is installed and faces are found, else the
+    model's keypoints. ``driving_chunks()`` gives a fresh iterator of chunks."""
+    try:
+        networks = FaceNetworks(embeddings=False)
+    except MissingExtraError as error:
+        reason = f"model keypoints: {error}"
+    else:
+        found = best_landmarks_frame(networks, source, driving_chunks())
+        if found is not None:
+            index, frame = found
+            return index, animator.keypoints(frame[None]), "68 face landmarks"
+        reason = "model keypoints: no face found in the source or the driving video"
+    return *best_frame_index(animator, source, driving_chunks(), kp_source), reason
 
 
 def _initial_keypoints(animator, source, kp_source, driving_path, info, options):
-    """Index and keypoints of the frame the relative motion is measured from."""
+    """Index and keypoints of the frame the relative motion is measured from,
+    and what ranked the frames (None unless ``find_best_frame``)."""
     frame_shape = animator.frame_shape
     if options.best_frame is not None:
         if not 0 <= options.best_frame < info.frame_count:
@@ -247,15 +296,19 @@ def _initial_keypoints(animator, source, kp_source, driving_path, info, options)
             )
         frame = video_io.read_frame(driving_path, options.best_frame)
         fitted = video_io.fit_frame(frame, frame_shape, options.center_crop)
-        return options.best_frame, animator.keypoints(fitted[None])
+        return options.best_frame, animator.keypoints(fitted[None]), None
     if options.find_best_frame:
-        chunks = prepared_chunks(
-            video_io.iter_video_frames(driving_path, options.batch_size),
-            frame_shape,
-            options.center_crop,
+        return _best_frame(
+            animator,
+            source,
+            kp_source,
+            lambda: prepared_chunks(
+                video_io.iter_video_frames(driving_path, options.batch_size),
+                frame_shape,
+                options.center_crop,
+            ),
         )
-        return best_frame_index(animator, source, chunks, kp_source)
-    return 0, None
+    return 0, None, None
 
 
 def _inputs(source_path, driving_path):
@@ -267,7 +320,9 @@ def check_inputs(source_path, driving_path, result_path, options=AnimationOption
     naming the first problem. Cheap, so a CLI can call it before loading a model."""
     if options.batch_size < 1:
         raise ValueError(f"--batch_size must be positive, got {options.batch_size}")
-    video_io.check_writable(result_path, _inputs(source_path, driving_path))
+    video_io.check_writable(
+        result_path, _inputs(source_path, driving_path), options.audio
+    )
     source_image = video_io.read_image(source_path)
     return source_image, video_io.video_info(driving_path, options.fps)
 
@@ -292,7 +347,7 @@ def animate_video(
     source = video_io.fit_frame(source_image, animator.frame_shape, options.center_crop)
     source = source[None]
     kp_source = animator.keypoints(source)
-    initial_frame, kp_initial = _initial_keypoints(
+    initial_frame, kp_initial, best_frame_by = _initial_keypoints(
         animator, source, kp_source, driving_path, info, options
     )
     chunks = prepared_chunks(
@@ -328,5 +383,6 @@ def animate_video(
                 f"{info.frame_count} frames"
             )
     return AnimationResult(
-        os.fspath(result_path), writer.frame_count, info.fps, initial_frame
-    )
+        os.fspath(result_path), writer.frame_count, info.fps, initial_frame,
+        best_frame_by,
+    )  # fmt: skip

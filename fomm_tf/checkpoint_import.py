@@ -9,7 +9,7 @@ disagree with the model built from the config are all reported together.
 import numpy as np
 
 from fomm_tf.errors import CheckpointMismatchError
-from fomm_tf.models.multi_scale_discriminator import scale_key
+from fomm_tf.layers.image_pyramid import scale_name
 
 OPTIONAL_SUFFIXES = ("num_batches_tracked",)
 
@@ -128,7 +128,7 @@ def discriminator_entries(discriminator):
     """torch key -> (Keras variable, converter) for ``MultiScaleDiscriminator``."""
     entries = {}
     for scale, disc in zip(discriminator.scales, discriminator.discs, strict=True):
-        prefix = f"discs.{scale_key(scale).replace('.', '-')}"
+        prefix = f"discs.{scale_name(scale)}"
         for i, block in enumerate(disc.down_blocks):
             block_prefix = f"{prefix}.down_blocks.{i}"
             entries.update(

@@ -5,11 +5,10 @@ check its paths (``is_converted``) before paying for TensorFlow.
 """
 
 import os
-import zipfile
 
 from fomm_tf import config as config_lib
 from fomm_tf import torch_checkpoint
-from fomm_tf.errors import CheckpointError, CheckpointMismatchError
+from fomm_tf.errors import CheckpointError, CheckpointMismatchError, one_line
 
 REQUIRED_SECTIONS = ("kp_detector", "generator")
 KERAS_SUFFIX = ".keras"
@@ -47,13 +46,18 @@ def _check_same_model(cfg, saved, path):
 
 def _load_converted(cfg, path, align_corners):
     """A ``.keras`` file; ``cfg`` (None: the stored one) must describe its model."""
-    from fomm_tf.fomm_models import build_models
+    from fomm_tf.fomm_models import build_models, read_saved_config
 
-    saved = _saved_config(path)
+    saved = read_saved_config(path)
     if cfg is not None:
         _check_same_model(cfg, saved, path)
     models = build_models(_with_align_corners(cfg or saved, align_corners))
-    models.load_weights(path)
+    try:
+        models.load_weights(path)
+    except (KeyError, ValueError, OSError) as error:
+        raise CheckpointError(
+            f"{path}: the weights do not load ({one_line(error)[:200]})"
+        ) from None
     return models
 
 
@@ -95,15 +99,6 @@ def load_checkpoint(config_path, checkpoint_path, align_corners=None):
     if cfg is None:
         raise ValueError(f"{checkpoint_path}: an official checkpoint needs --config")
     return _load_official(_with_align_corners(cfg, align_corners), checkpoint_path)
-
-
-def _saved_config(path):
-    from fomm_tf.fomm_models import read_saved_config
-
-    try:
-        return read_saved_config(path)
-    except (zipfile.BadZipFile, KeyError, ValueError) as error:
-        raise CheckpointError(f"{path}: not a fomm_tf .keras file ({error})") from None
 
 
 def _with_align_corners(cfg, align_corners):

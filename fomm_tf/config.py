@@ -21,8 +21,23 @@ official code reads ``train_params``, ``reconstruction_params`` and
 ``animate_params`` without defaults; here their defaults are the published
 ``vox-256.yaml`` values. Lists become tuples; an int is accepted where a float is
 expected. Every problem (unknown or misspelt key at any depth, missing required
-key, wrong type, unreadable file, invalid YAML) raises :class:`ConfigError`
-with a one-line message naming the file and the dotted key.
+key, wrong type, unreadable file, invalid YAML, a number out of its range)
+raises :class:`ConfigError` with a one-line message naming the file and the
+dotted key.
+
+Bounds. A config (a YAML file or the one stored in a ``.keras`` file) cannot ask
+for a model or a pipeline that exhausts the machine: floats are finite, lists
+hold at most ``MAX_ITEMS`` numbers, and the sizes below have ranges (the
+official configs in ``configs/`` use at most the value in brackets):
+
+* widths ``block_expansion`` 1..``MAX_WIDTH`` (64), ``max_features``
+  1..``MAX_FEATURES`` (1024); ``num_kp`` 1..``MAX_KEYPOINTS`` (10);
+  ``num_channels`` 1..4 (3);
+* depths ``num_blocks`` 1..``MAX_BLOCKS`` (5), ``num_down_blocks``
+  0..``MAX_BLOCKS`` (2), ``num_bottleneck_blocks`` 0..``MAX_BOTTLENECK`` (6);
+* ``frame_shape`` sides 1..``MAX_SIDE`` (256); scale factors and pyramid /
+  discriminator scales ``MIN_SCALE``..1 (0.125..1); ``points_tps`` 1..16 (5);
+* counts (epochs, repeats, batch size, videos, pairs) 1..``MAX_COUNT``.
 
 ``model_params.common_params.align_corners`` is the one option added to the
 official format. It selects the pixel-coordinate convention of every bilinear
@@ -39,6 +54,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import os
 import types
 import typing
@@ -48,7 +64,29 @@ from typing import Any
 
 import yaml
 
-from fomm_tf.errors import ConfigError, one_line
+from fomm_tf.errors import ConfigError, brief, one_line
+
+MAX_WIDTH = 256
+MAX_FEATURES = 1024
+MAX_KEYPOINTS = 64
+MAX_BLOCKS = 6
+MAX_BOTTLENECK = 12
+MAX_SIDE = 1024
+MIN_SCALE = 1 / 64
+MAX_COUNT = 1_000_000
+MAX_ITEMS = 8
+
+
+def _ranged(low, high, **default):
+    """A field whose number, or each number of its list, lies in [low, high]."""
+    return field(metadata={"range": (low, high)}, **default)
+
+
+_WIDTH = (1, MAX_WIDTH)
+_FEATURES = (1, MAX_FEATURES)
+_BLOCKS = (1, MAX_BLOCKS)
+_SCALE = (MIN_SCALE, 1.0)
+_COUNT = (1, MAX_COUNT)
 
 __all__ = [
     "AnimateParams",
@@ -122,7 +160,7 @@ class RotationParams:
 class CropParams:
     """``crop_param``: ``augmentation.RandomCrop``; an int s is (s, s) as (h, w)."""
 
-    size: int | tuple[int, int]
+    size: int | tuple[int, int] = _ranged(1, MAX_SIDE)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -148,7 +186,7 @@ class DatasetParams:
     """
 
     root_dir: str | None = None
-    frame_shape: tuple[int, int, int] = (256, 256, 3)  # FramesDataset default
+    frame_shape: tuple[int, int, int] = _ranged(1, MAX_SIDE, default=(256, 256, 3))
     id_sampling: bool = False  # FramesDataset default
     pairs_list: str | None = None  # FramesDataset default
     augmentation_params: AugmentationParams = field(default_factory=AugmentationParams)
@@ -163,8 +201,8 @@ class DatasetParams:
 class CommonParams:
     """``common_params``: keywords passed to every network, plus align_corners."""
 
-    num_kp: int
-    num_channels: int
+    num_kp: int = _ranged(1, MAX_KEYPOINTS)
+    num_channels: int = _ranged(1, 4)
     estimate_jacobian: bool = False  # KPDetector / OcclusionAwareGenerator default
     align_corners: bool = True  # fomm-tf option; see the module docstring
 
@@ -174,22 +212,22 @@ class KPDetectorParams:
     """``kp_detector_params``: keywords of ``KPDetector``."""
 
     temperature: float
-    block_expansion: int
-    max_features: int
-    scale_factor: float = 1.0  # KPDetector(scale_factor=1)
-    num_blocks: int
+    block_expansion: int = _ranged(*_WIDTH)
+    max_features: int = _ranged(*_FEATURES)
+    scale_factor: float = _ranged(*_SCALE, default=1.0)  # KPDetector(scale_factor=1)
+    num_blocks: int = _ranged(*_BLOCKS)
     single_jacobian_map: bool = False  # KPDetector default
-    pad: int = 0  # KPDetector(pad=0)
+    pad: int = _ranged(0, 8, default=0)  # KPDetector(pad=0)
 
 
 @dataclass(frozen=True, kw_only=True)
 class DenseMotionParams:
     """``dense_motion_params``: keywords of ``DenseMotionNetwork``."""
 
-    block_expansion: int
-    max_features: int
-    num_blocks: int
-    scale_factor: float = 1.0  # DenseMotionNetwork(scale_factor=1)
+    block_expansion: int = _ranged(*_WIDTH)
+    max_features: int = _ranged(*_FEATURES)
+    num_blocks: int = _ranged(*_BLOCKS)
+    scale_factor: float = _ranged(*_SCALE, default=1.0)  # DenseMotionNetwork default
     kp_variance: float = 0.01  # DenseMotionNetwork(kp_variance=0.01)
 
 
@@ -197,10 +235,10 @@ class DenseMotionParams:
 class GeneratorParams:
     """``generator_params``: keywords of ``OcclusionAwareGenerator``."""
 
-    block_expansion: int
-    max_features: int
-    num_down_blocks: int
-    num_bottleneck_blocks: int
+    block_expansion: int = _ranged(*_WIDTH)
+    max_features: int = _ranged(*_FEATURES)
+    num_down_blocks: int = _ranged(0, MAX_BLOCKS)
+    num_bottleneck_blocks: int = _ranged(0, MAX_BOTTLENECK)
     estimate_occlusion_map: bool = False  # OcclusionAwareGenerator default
     dense_motion_params: DenseMotionParams | None = None  # generator default
 
@@ -209,10 +247,10 @@ class GeneratorParams:
 class DiscriminatorParams:
     """``discriminator_params``: ``MultiScaleDiscriminator`` / ``Discriminator``."""
 
-    scales: tuple[float, ...] = ()  # MultiScaleDiscriminator(scales=())
-    block_expansion: int = 64  # Discriminator(block_expansion=64)
-    max_features: int = 512  # Discriminator(max_features=512)
-    num_blocks: int = 4  # Discriminator(num_blocks=4)
+    scales: tuple[float, ...] = _ranged(*_SCALE, default=())  # default ()
+    block_expansion: int = _ranged(*_WIDTH, default=64)  # Discriminator default
+    max_features: int = _ranged(*_FEATURES, default=512)  # Discriminator default
+    num_blocks: int = _ranged(*_BLOCKS, default=4)  # Discriminator(num_blocks=4)
     sn: bool = False  # Discriminator(sn=False)
     use_kp: bool = False  # Discriminator(use_kp=False)
     kp_variance: float = 0.01  # Discriminator(kp_variance=0.01)
@@ -245,7 +283,7 @@ class TransformParams:
 
     sigma_affine: float = 0.05  # vox-256.yaml
     sigma_tps: float | None = 0.005  # vox-256.yaml
-    points_tps: int | None = 5  # vox-256.yaml
+    points_tps: int | None = _ranged(1, 16, default=5)  # vox-256.yaml
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -269,15 +307,15 @@ class LossWeights:
 class TrainParams:
     """``train_params``: the schedule and losses of official train.py."""
 
-    num_epochs: int = 100  # vox-256.yaml
-    num_repeats: int = 75  # vox-256.yaml
-    epoch_milestones: tuple[int, ...] = (60, 90)  # vox-256.yaml
+    num_epochs: int = _ranged(*_COUNT, default=100)  # vox-256.yaml
+    num_repeats: int = _ranged(*_COUNT, default=75)  # vox-256.yaml
+    epoch_milestones: tuple[int, ...] = _ranged(0, MAX_COUNT, default=(60, 90))
     lr_generator: float = 2.0e-4  # vox-256.yaml
     lr_discriminator: float = 2.0e-4  # vox-256.yaml
     lr_kp_detector: float = 2.0e-4  # vox-256.yaml
-    batch_size: int = 40  # vox-256.yaml
-    scales: tuple[float, ...] = (1.0, 0.5, 0.25, 0.125)  # vox-256.yaml
-    checkpoint_freq: int = 50  # vox-256.yaml
+    batch_size: int = _ranged(*_COUNT, default=40)  # vox-256.yaml
+    scales: tuple[float, ...] = _ranged(*_SCALE, default=(1.0, 0.5, 0.25, 0.125))
+    checkpoint_freq: int = _ranged(*_COUNT, default=50)  # vox-256.yaml
     transform_params: TransformParams = field(default_factory=TransformParams)
     loss_weights: LossWeights = field(default_factory=LossWeights)
 
@@ -291,7 +329,7 @@ class TrainParams:
 class ReconstructionParams:
     """``reconstruction_params`` of official reconstruction.py."""
 
-    num_videos: int = 1000  # vox-256.yaml
+    num_videos: int = _ranged(*_COUNT, default=1000)  # vox-256.yaml
     format: str = ".mp4"  # vox-256.yaml
 
 
@@ -308,7 +346,7 @@ class NormalizationParams:
 class AnimateParams:
     """``animate_params`` of official animate.py."""
 
-    num_pairs: int = 50  # vox-256.yaml
+    num_pairs: int = _ranged(*_COUNT, default=50)  # vox-256.yaml
     format: str = ".mp4"  # vox-256.yaml
     normalization_params: NormalizationParams = field(
         default_factory=NormalizationParams
@@ -319,7 +357,7 @@ class AnimateParams:
 class VisualizerParams:
     """``visualizer_params``: keywords of official ``logger.Visualizer``."""
 
-    kp_size: int = 5  # Visualizer(kp_size=5)
+    kp_size: int = _ranged(1, 64, default=5)  # Visualizer(kp_size=5)
     draw_border: bool = False  # Visualizer(draw_border=False)
     colormap: str = "gist_rainbow"  # Visualizer(colormap='gist_rainbow')
 
@@ -419,10 +457,24 @@ def _build(cls: type, data: Any, path: str, source: str) -> Any:
     kwargs = {}
     for name, f in fields.items():
         if name in data:
-            kwargs[name] = _convert(data[name], hints[name], _join(path, name), source)
+            key = _join(path, name)
+            kwargs[name] = _convert(data[name], hints[name], key, source)
+            _check_range(kwargs[name], f.metadata.get("range"), key, source)
         elif _is_required(f):
             raise ConfigError(f"{source}: missing key '{_join(path, name)}'")
     return cls(**kwargs)
+
+
+def _check_range(value: Any, bounds: tuple | None, path: str, source: str) -> None:
+    """Check a converted number (or each number of a list) against ``bounds``."""
+    if bounds is None or value is None:
+        return
+    low, high = bounds
+    for number in value if isinstance(value, tuple) else (value,):
+        if not low <= number <= high:
+            raise ConfigError(
+                f"{source}: key '{path}' must be in [{low:g}, {high:g}], got {number!r}"
+            )
 
 
 def _unknown_key(key: object, valid: dict, path: str, source: str) -> ConfigError:
@@ -467,6 +519,8 @@ def _convert_tuple(value: Any, tp: Any, path: str, source: str) -> tuple:
     args = typing.get_args(tp)
     if not isinstance(value, (list, tuple)):
         raise _type_error(value, tp, path, source)
+    if len(value) > MAX_ITEMS:
+        raise ConfigError(f"{source}: key '{path}' has more than {MAX_ITEMS} items")
     item_types = [args[0]] * len(value) if args[-1] is Ellipsis else list(args)
     if len(item_types) != len(value):
         raise _type_error(value, tp, path, source)
@@ -477,16 +531,29 @@ def _convert_tuple(value: Any, tp: Any, path: str, source: str) -> tuple:
 
 
 def _convert_scalar(value: Any, tp: type, path: str, source: str) -> Any:
-    """Check a bool, int, float or str; ints are accepted (converted) as floats."""
+    """Check a bool, int, float or str; ints are accepted (converted) as floats,
+    which must be finite."""
     accepted = (int, float) if tp is float else tp
     if isinstance(value, accepted) and (tp is bool or not isinstance(value, bool)):
+        if tp is float and not _finite(value):
+            raise ConfigError(
+                f"{source}: key '{path}' must be finite, got {brief(value)}"
+            )
         return tp(value)
     raise _type_error(value, tp, path, source)
 
 
+def _finite(number: int | float) -> bool:
+    """Whether a number is a finite float (an int too large for one is not)."""
+    try:
+        return math.isfinite(number)
+    except OverflowError:
+        return False
+
+
 def _type_error(value: Any, tp: Any, path: str, source: str) -> ConfigError:
     """Return the error for a value at ``path`` that does not match ``tp``."""
-    got = f"{type(value).__name__} {value!r}"
+    got = f"{type(value).__name__} {brief(value)}"
     return ConfigError(f"{source}: key '{path}' must be {_type_name(tp)}, got {got}")
 
 

@@ -8,13 +8,12 @@ The output stores the config and all weights; it loads with
 """
 
 import os
-import tempfile
 
-from absl import app, flags
+from absl import flags
 
 from fomm_tf.checkpoints import load_checkpoint
-from fomm_tf.cli import errors_as_exit
-from fomm_tf.output_paths import check_not_input, remove_stale, temp_prefix
+from fomm_tf.cli import errors_as_exit, optional_bool, run
+from fomm_tf.output_paths import check_not_input, make_temp_file
 
 FLAGS = flags.FLAGS
 
@@ -58,11 +57,7 @@ def convert(config_path, checkpoint_path, output_path, align_corners=None):
         "--output",
     )
     models = load_checkpoint(config_path, checkpoint_path, align_corners)
-    remove_stale(output_path, "tmp")
-    handle, temporary = tempfile.mkstemp(
-        prefix=temp_prefix(output_path, "tmp"), suffix=".keras", dir=directory
-    )
-    os.close(handle)
+    temporary = make_temp_file(output_path, "tmp", ".keras")
     try:
         models.save(temporary)
         os.replace(temporary, output_path)
@@ -74,13 +69,13 @@ def convert(config_path, checkpoint_path, output_path, align_corners=None):
 
 def main(argv):
     del argv
-    align = None if FLAGS.align_corners is None else FLAGS.align_corners == "true"
+    align_corners = optional_bool(FLAGS.align_corners)
     with errors_as_exit():
-        path = convert(FLAGS.config, FLAGS.checkpoint, FLAGS.output, align)
+        path = convert(FLAGS.config, FLAGS.checkpoint, FLAGS.output, align_corners)
     print(f"wrote {path}")
     return 0
 
 
 if __name__ == "__main__":
     define_flags()
-    app.run(main)
+    run(main)

@@ -13,10 +13,11 @@ official ``compute_bbox`` does. Every frame is cut to that box and resized to
 import os
 
 import numpy as np
-from absl import app, flags
+from absl import flags
 
 from fomm_tf import video_io
-from fomm_tf.cli import errors_as_exit, no_arguments
+from fomm_tf.cli import define_float, errors_as_exit, no_arguments, run
+from fomm_tf.config import MAX_SIDE
 
 FLAGS = flags.FLAGS
 
@@ -35,24 +36,29 @@ def define_flags(flag_values=flags.FLAGS):
         256,
         "Side of the square output frames.",
         lower_bound=8,
+        upper_bound=MAX_SIDE,
         flag_values=flag_values,
     )
-    flags.DEFINE_float(
+    define_float(
         "increase",
         0.1,
-        "Margin added around the face track (official).",
+        "Margin added around the face track (official), a fraction of its size.",
+        (0.0, 10.0),
         flag_values=flag_values,
     )
     flags.DEFINE_integer(
         "detect_every",
         5,
         "Run the face detector on every n-th frame.",
+        lower_bound=1,
+        upper_bound=10_000,
         flag_values=flag_values,
     )
-    flags.DEFINE_float(
+    define_float(
         "min_confidence",
         0.9,
         "Ignore detections below this confidence.",
+        (0.0, 1.0),
         flag_values=flag_values,
     )
 
@@ -166,4 +172,4 @@ def main(argv):
 
 if __name__ == "__main__":
     define_flags()
-    app.run(main)
+    run(main)

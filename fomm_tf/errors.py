@@ -4,7 +4,13 @@ Every problem fomm-tf reports is a :class:`FommError`. Bad input (a file, a
 flag, a config value) is an :class:`InputError`, which is also a ``ValueError``
 so that callers written against the standard library keep working. A command
 prints any of them as one line (:func:`one_line`) and exits with status 1.
+A value from an input is shown in a message through :func:`brief`.
 """
+
+import reprlib
+
+_BRIEF = reprlib.Repr()
+_BRIEF.maxlevel, _BRIEF.maxstring, _BRIEF.maxother = 3, 40, 40
 
 
 class FommError(Exception):
@@ -40,6 +46,11 @@ class ExportError(InputError):
     an export directory that cannot be run."""
 
 
+class MissingExtraError(FommError, ImportError):
+    """A feature needs an optional extra that is not installed; the message
+    names the ``pip install`` that adds it."""
+
+
 class NonFiniteLossError(FommError, RuntimeError):
     """A loss or gradient became NaN/inf; the last good checkpoint is kept."""
 
@@ -51,3 +62,9 @@ def one_line(error):
     if isinstance(error, OSError) and error.filename and error.strerror:
         return f"{error.filename}: {error.strerror}"
     return " ".join(str(error).split()) or type(error).__name__
+
+
+def brief(value):
+    """``repr(value)`` in at most 200 characters, in bounded time for any value
+    (a crafted input can nest shared containers exponentially deep)."""
+    return _BRIEF.repr(value)[:200]

@@ -9,8 +9,10 @@ official code, a png strip of the predictions to ``<result_dir>/<mode>/png/`` an
 the visualisation grid video to ``<result_dir>/<mode>/<name><format>``.
 """
 
+import csv
 import dataclasses
 import json
+import math
 import os
 from pathlib import Path
 
@@ -19,20 +21,30 @@ import numpy as np
 
 from fomm_tf import animation, video_io
 from fomm_tf.data.pairs import animation_pairs
+from fomm_tf.face_metrics import (
+    FACE_METRICS,
+    FaceScores,
+    compare_frames,
+    face_networks_for,
+    require_faces,
+)
 from fomm_tf.inference.normalization_switches import (
     demo_normalization,
     flags_from_keywords,
     keywords,
 )
+from fomm_tf.output_paths import check_replaceable
 from fomm_tf.visualization import Visualizer
 
 
 @dataclasses.dataclass(frozen=True)
 class VideoResult:
-    """Per-frame L1 (mean |prediction - driving| in [0, 1] units) of one pair."""
+    """Per-frame L1 (mean |prediction - driving| in [0, 1] units) of one pair,
+    and the face metrics' frames when they were asked for."""
 
     name: str
     frame_l1: tuple[float, ...]
+    faces: FaceScores | None = None
 
     @property
     def l1(self):
@@ -82,9 +94,10 @@ def _frame(value, index):
 
 
 def evaluate_pair(animator, visualizer, source, driving_path, flags, out_dir, name,
-                  video_format=".mp4", batch_size=4):  # fmt: skip
+                  video_format=".mp4", batch_size=4, face_networks=None):  # fmt: skip
     """Drive ``source`` (1, H, W, C) with a test video; writes the png strip and
-    the visualisation video; returns the VideoResult.
+    the visualisation video; returns the VideoResult (with the face metrics'
+    frames when ``face_networks`` are given).
 
     Reconstruction passes the video's own first frame and no normalisation
     (absolute driving keypoints); the animation mode the config's
@@ -95,7 +108,7 @@ def evaluate_pair(animator, visualizer, source, driving_path, flags, out_dir, na
     chunks = animation.prepared_chunks(
         video_io.iter_video_frames(driving_path, batch_size), animator.frame_shape
     )
-    predictions, frame_l1 = [], []
+    predictions, frame_l1, frame_faces = [], [], []
     vis_path = os.path.join(out_dir, name + video_format)
     with video_io.VideoWriter(vis_path, _video_fps(driving_path)) as vis_writer:
         steps = animation.detected_keypoints(animator, chunks)
@@ -108,6 +121,8 @@ def evaluate_pair(animator, visualizer, source, driving_path, flags, out_dir, na
                 out.pop("kp_norm")
             frame_l1 += np.abs(out["prediction"] - frames).mean(axis=(1, 2, 3)).tolist()
             predictions += list(video_io.to_uint8(out["prediction"]))
+            if face_networks is not None:
+                frame_faces += compare_frames(face_networks, frames, out["prediction"])
             for index in range(len(frames)):
                 single = {key: _frame(value, index) for key, value in out.items()}
                 driving_kp = kp_driving["value"][index : index + 1]
@@ -116,25 +131,17 @@ def evaluate_pair(animator, visualizer, source, driving_path, flags, out_dir, na
                     kp_source["value"], driving_kp,
                 ))  # fmt: skip
     _write_strip(os.path.join(out_dir, "png", name + ".png"), predictions)
-    return VideoResult(name, tuple(frame_l1))
+    faces = None if face_networks is None else FaceScores(tuple(frame_faces))
+    return VideoResult(name, tuple(frame_l1), faces)
 
 
 def make_output_dirs(log_dir, mode):
+    """``<log_dir>/<mode>`` and its ``png/``; refused (InputError) when that
+    folder holds files but no ``png/`` (it is not an earlier evaluation's)."""
     out_dir = os.path.join(os.fspath(log_dir), mode)
+    check_replaceable(out_dir, "png")
     os.makedirs(os.path.join(out_dir, "png"), exist_ok=True)
     return out_dir
-
-
-def write_metrics(out_dir, results):
-    """``metrics.json``: per-video L1 and the frame-weighted mean (official)."""
-    summary = {
-        "mean_l1": mean_l1(results),
-        "videos": {result.name: result.l1 for result in results},
-    }
-    path = os.path.join(out_dir, "metrics.json")
-    with open(path, "w") as handle:
-        json.dump(summary, handle, indent=2)
-    return path
 
 
 def mean_l1(results):
@@ -142,28 +149,106 @@ def mean_l1(results):
     return float(np.mean([value for result in results for value in result.frame_l1]))
 
 
+def overall(results):
+    """All frames of all videos as one VideoResult named ``overall`` (the
+    paper's averages are over all frames)."""
+    frame_l1 = tuple(value for result in results for value in result.frame_l1)
+    faces = None
+    if results and results[0].faces is not None:
+        faces = FaceScores(tuple(f for result in results for f in result.faces.frames))
+    return VideoResult("overall", frame_l1, faces)
+
+
+def score_row(result, metrics):
+    """Video name, frame count and the ``metrics`` of a VideoResult; with face
+    metrics also the ground-truth faces found and the generated faces missed."""
+    row = {"video": result.name, "frames": len(result.frame_l1), "l1": result.l1}
+    faces = result.faces
+    if faces is not None:
+        row |= {"akd": faces.akd, "mkr": faces.mkr, "aed": faces.aed}
+    row = {key: row[key] for key in ("video", "frames", *metrics)}
+    if faces is not None:
+        row |= {"ground_truth_faces": faces.ground_truth_faces,
+                "missing_faces": faces.missing}  # fmt: skip
+    return row
+
+
+def score_rows(results, metrics=("l1",)):
+    """A row per video, then the ``overall`` row."""
+    return [score_row(result, metrics) for result in (*results, overall(results))]
+
+
+def _json_value(value):
+    return None if isinstance(value, float) and math.isnan(value) else value
+
+
+def write_metrics(out_dir, results, metrics=("l1",)):
+    """``metrics.json`` (per-video L1 and the frame-weighted mean, as
+    officially, plus every row) and ``metrics.csv`` (the rows)."""
+    rows = score_rows(results, metrics)
+    summary = {
+        "mean_l1": mean_l1(results),
+        "videos": {result.name: result.l1 for result in results},
+        "metrics": list(metrics),
+        "rows": [{k: _json_value(v) for k, v in row.items()} for row in rows],
+    }
+    path = os.path.join(out_dir, "metrics.json")
+    with open(path, "w") as handle:
+        json.dump(summary, handle, indent=2)
+    with open(os.path.join(out_dir, "metrics.csv"), "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
 def visualizer_for(config):
     return Visualizer.from_config(config.visualizer_params)
 
 
-def print_results(results, label):
-    for result in results:
-        print(f"{result.name}\t{result.l1:.6f}")
-    print(f"{label}: mean L1 {mean_l1(results):.6f} over {len(results)} videos")
+METRIC_FORMATS = {"l1": ("L1", ".6f"), "akd": ("AKD", ".3f"), "mkr": ("MKR", ".3f"),
+                  "aed": ("AED", ".3f")}  # fmt: skip
+
+
+def _formatted(row, metric):
+    value = row[metric]
+    return "n/a" if math.isnan(value) else format(value, METRIC_FORMATS[metric][1])
+
+
+def print_results(results, label, metrics=("l1",)):
+    """A tab-separated table (header, one row per video, ``overall``), then the
+    summary line in the paper's format: ``L1 | (AKD, MKR, AED)``."""
+    rows = score_rows(results, metrics)
+    print("\t".join(["video", *(METRIC_FORMATS[m][0] for m in metrics)]))
+    for row in rows:
+        print("\t".join([row["video"], *(_formatted(row, m) for m in metrics)]))
+    summary = f"{label}: mean L1 {mean_l1(results):.6f} over {len(results)} videos"
+    face = [metric for metric in metrics if metric in FACE_METRICS]
+    if face:
+        names = ", ".join(METRIC_FORMATS[m][0] for m in face)
+        values = ", ".join(_formatted(rows[-1], m) for m in face)
+        summary += f" | ({names}) ({values})"
+    print(summary)
 
 
 NO_NORMALIZATION = flags_from_keywords(demo_normalization(False, False))
 
 
 def reconstruct_dataset(animator, config, dataset_root, log_dir, num_videos=None,
-                        batch_size=4):  # fmt: skip
-    """Reconstruct the first ``num_videos`` test videos; returns VideoResults.
+                        batch_size=4, metrics=("l1",), face_networks=None):  # fmt: skip
+    """Reconstruct the first ``num_videos`` test videos; returns VideoResults
+    (with the face metrics' frames when ``metrics`` name one of them, measured
+    by ``face_networks``, loaded here when not given).
 
     The official loop runs ``num_videos + 1`` videos (``if it > num_videos:
     break``); here exactly ``num_videos``.
     """
     params = config.reconstruction_params
     videos = list_test_videos(dataset_root)[: num_videos or params.num_videos]
+    face_networks = face_networks or face_networks_for(metrics)
+    if face_networks is not None:
+        firsts = (first_frame(path, animator.frame_shape)[0] for path in videos)
+        require_faces(face_networks, firsts, dataset_root)
     out_dir = make_output_dirs(log_dir, "reconstruction")
     visualizer = visualizer_for(config)
     results = []
@@ -171,9 +256,9 @@ def reconstruct_dataset(animator, config, dataset_root, log_dir, num_videos=None
         source = first_frame(path, animator.frame_shape)
         results.append(evaluate_pair(
             animator, visualizer, source, path, NO_NORMALIZATION, out_dir,
-            video_name(path), params.format, batch_size,
+            video_name(path), params.format, batch_size, face_networks,
         ))  # fmt: skip
-    write_metrics(out_dir, results)
+    write_metrics(out_dir, results, metrics)
     return results
 
 

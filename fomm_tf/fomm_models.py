@@ -7,6 +7,7 @@ import zipfile
 import keras
 
 from fomm_tf import config as config_lib
+from fomm_tf.errors import CheckpointError, one_line
 from fomm_tf.models import (
     KeypointDetector,
     MultiScaleDiscriminator,
@@ -14,6 +15,7 @@ from fomm_tf.models import (
 )
 
 ALIGN = ("align_corners",)
+MAX_CONFIG_BYTES = 1 << 20
 
 
 def _keywords(*params, drop=()):
@@ -108,9 +110,26 @@ def build_models(cfg, synchronized_bn=False):
 
 
 def read_saved_config(path):
-    """The ``FommConfig`` stored inside a ``.keras`` file written by ``save``."""
-    with zipfile.ZipFile(path) as archive:
-        saved = json.loads(archive.read("config.json"))
-    return config_lib.config_from_dict(
-        saved["config"]["config"], source=f"{path} (stored config)"
-    )
+    """The ``FommConfig`` stored inside a ``.keras`` file written by ``save``.
+
+    ``CheckpointError`` if the file holds no such config (not a zip, no or an
+    oversized ``config.json``, not the layout ``save`` writes); ``ConfigError``
+    if the stored config is invalid (out of range: see ``fomm_tf.config``).
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            info = archive.getinfo("config.json")
+            if info.file_size > MAX_CONFIG_BYTES:
+                raise CheckpointError(
+                    f"{path}: config.json holds {info.file_size} bytes, more than "
+                    f"{MAX_CONFIG_BYTES}"
+                )
+            saved = json.loads(archive.read(info))
+        stored = saved["config"]["config"]
+    except CheckpointError:
+        raise
+    except (zipfile.BadZipFile, KeyError, TypeError, ValueError, RecursionError) as e:
+        raise CheckpointError(
+            f"{path}: not a fomm_tf .keras file ({one_line(e)[:200]})"
+        ) from None
+    return config_lib.config_from_dict(stored, source=f"{path} (stored config)")

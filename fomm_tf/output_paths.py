@@ -41,6 +41,22 @@ def temp_prefix(path, tag):
     return f".{os.path.basename(os.path.abspath(path))}.{tag}-{os.getpid()}-"
 
 
+def check_replaceable(path, marker, error=InputError):
+    """``error`` unless ``path`` is absent, an empty folder, or a folder this
+    program wrote (it holds ``marker``): a folder output never replaces
+    anything else."""
+    path = os.fspath(path)
+    if not os.path.lexists(path):
+        return
+    if os.path.islink(path) or not os.path.isdir(path):
+        raise error(f"{path}: exists and is not a folder; refusing to replace it")
+    if os.listdir(path) and not os.path.exists(os.path.join(path, marker)):
+        raise error(
+            f"{path}: refusing to replace a non-empty folder that holds no {marker} "
+            "(remove it or choose another output)"
+        )
+
+
 def _alive(pid):
     try:
         os.kill(pid, 0)
@@ -88,10 +104,33 @@ def remove_stale(path, tag):
 
 
 def make_temp_dir(path, tag):
-    """A new hidden temporary folder beside ``path`` (stale ones removed first)."""
+    """A new hidden temporary folder beside ``path`` (stale ones removed first),
+    with the permissions a new folder gets (``mkdtemp`` makes 0700)."""
     remove_stale(path, tag)
     folder = os.path.dirname(os.path.abspath(path))
-    return tempfile.mkdtemp(prefix=temp_prefix(path, tag), dir=folder)
+    temp = tempfile.mkdtemp(prefix=temp_prefix(path, tag), dir=folder)
+    os.chmod(temp, 0o777 & ~_umask())
+    return temp
+
+
+def make_temp_file(path, tag, suffix=""):
+    """A new empty hidden temporary file beside ``path`` (stale ones removed
+    first), with the permissions a new file gets (``mkstemp`` makes 0600)."""
+    remove_stale(path, tag)
+    folder = os.path.dirname(os.path.abspath(path))
+    handle, temp = tempfile.mkstemp(
+        prefix=temp_prefix(path, tag), suffix=suffix, dir=folder
+    )
+    os.close(handle)
+    os.chmod(temp, 0o666 & ~_umask())
+    return temp
+
+
+def _umask():
+    """The process's file mode creation mask."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
 
 
 def exchange(first, second):

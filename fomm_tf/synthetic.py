@@ -27,10 +27,10 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from absl import app, flags
+from absl import flags
 
 from fomm_tf import synthetic_heads, video_io
-from fomm_tf.cli import errors_as_exit
+from fomm_tf.cli import SEED_RANGE, define_float, errors_as_exit, run
 from fomm_tf.output_paths import make_temp_dir
 
 FORMATS = ("png", "mp4")
@@ -335,13 +335,33 @@ def define_flags() -> None:
     """The CLI flags; defined only when run as a program, so that importing this
     module never claims common flag names (--size, --seed) from other CLIs."""
     flags.DEFINE_string("out", None, "Output dataset root (absent or empty).")
-    flags.DEFINE_integer("num_videos", 50, "Number of clips.")
-    flags.DEFINE_integer("frames", 10, "Frames per clip.")
-    flags.DEFINE_integer("size", 64, "Frame height and width in pixels.")
-    flags.DEFINE_integer("seed", 0, "Random seed; the output is a pure function of it.")
+    flags.DEFINE_integer(
+        "num_videos", 50, "Number of clips.", lower_bound=1, upper_bound=100_000
+    )
+    flags.DEFINE_integer(
+        "frames", 10, "Frames per clip.", lower_bound=1, upper_bound=10_000
+    )
+    flags.DEFINE_integer(
+        "size", 64, "Frame height and width in pixels.", lower_bound=8, upper_bound=1024
+    )
+    flags.DEFINE_integer(
+        "seed",
+        0,
+        "Random seed; the output is a pure function of it.",
+        lower_bound=SEED_RANGE[0],
+        upper_bound=SEED_RANGE[1],
+    )
     flags.DEFINE_enum("format", "png", list(FORMATS), "PNG frame folders or mp4 files.")
-    flags.DEFINE_integer("videos_per_id", 1, "Clips per identity (look).")
-    flags.DEFINE_float("test_fraction", 0.2, "Fraction of identities put in test/.")
+    flags.DEFINE_integer(
+        "videos_per_id",
+        1,
+        "Clips per identity (look).",
+        lower_bound=1,
+        upper_bound=100_000,
+    )
+    define_float(
+        "test_fraction", 0.2, "Fraction of identities put in test/.", (0.0, 1.0)
+    )
     flags.DEFINE_enum(
         "world",
         "ellipses",
@@ -372,4 +392,4 @@ def main(argv: list[str]) -> None:
 
 if __name__ == "__main__":
     define_flags()
-    app.run(main)
+    run(main)

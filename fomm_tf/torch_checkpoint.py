@@ -14,8 +14,22 @@ Pickles are read with a restricted unpickler: only tensor rebuild functions,
 storage classes and ``collections.OrderedDict`` resolve, each to a local stand-in
 that records metadata; any other global is refused before anything runs.
 Tensors become C-contiguous numpy arrays (bfloat16 is widened to float32).
+
+Bounded for any input, however crafted:
+
+* the unpickler runs at most ``MAX_PICKLE_OPS`` opcodes (so it builds at most
+  that many objects), a zip ``data.pkl`` holds at most ``MAX_PICKLE_BYTES``;
+* dict keys are str, bytes or int (hashing them is linear), sets and object
+  construction are refused, ``BUILD`` only sets attributes of an ``OrderedDict``;
+* before any storage is read, every tensor must lie inside its storage, the
+  storages it uses must fit in the file (a zip record holds its bytes, not a
+  compressed promise of them) and the tensors together may hold at most
+  ``MAX_DECODE_FACTOR`` times the file's size (a stride-0 or repeated view
+  cannot multiply it);
+* error messages show values through a bounded ``repr``.
 """
 
+import math
 import os
 import pickle
 import struct
@@ -26,7 +40,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from fomm_tf.errors import CheckpointError, one_line
+from fomm_tf.errors import CheckpointError, brief, one_line
 
 MODEL_NAMES = ("kp_detector", "generator", "discriminator")
 
@@ -34,6 +48,13 @@ _LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 _LEGACY_PROTOCOL = 1001
 _ZIP_SIGNATURE = b"PK\x03\x04"
 _PICKLE_PROTO_OPCODE = b"\x80"
+MAX_PICKLE_OPS = 1_000_000
+MAX_PICKLE_BYTES = 64 << 20
+MAX_DECODE_FACTOR = 2
+_MAX_BYTEORDER_BYTES = 16
+_KEY_TYPES = (str, bytes, int)
+# Sets hash their items; these build objects by calling a class.
+_REFUSED_OPCODES = frozenset(b"\x8f\x90\x91io\x81\x92")
 
 
 class _Malformed(Exception):
@@ -124,25 +145,93 @@ def _rebuild_parameter(data, _requires_grad, _backward_hooks):
     return data
 
 
+def _ordered_dict():
+    """Stand-in for ``collections.OrderedDict``: torch pickles call it bare."""
+    return OrderedDict()
+
+
 _ADMITTED_CALLABLES = {
     "torch._utils._rebuild_tensor": _rebuild_tensor,
     "torch._utils._rebuild_tensor_v2": _rebuild_tensor,
     "torch._utils._rebuild_parameter": _rebuild_parameter,
-    "collections.OrderedDict": OrderedDict,
+    "collections.OrderedDict": _ordered_dict,
 }
 
 
-class _RestrictedUnpickler(pickle.Unpickler):
+def _check_keys(keys):
+    """Dict keys must hash in linear time: str, bytes or int."""
+    for key in keys:
+        if type(key) not in _KEY_TYPES:
+            raise _Malformed(f"dict key of type {type(key).__name__} in the pickle")
+
+
+def _counted(load):
+    """``load`` run only while the pickle stays under ``MAX_PICKLE_OPS`` opcodes."""
+
+    def counted(self):
+        self.ops += 1
+        if self.ops > MAX_PICKLE_OPS:
+            raise _Malformed(f"pickle has more than {MAX_PICKLE_OPS} opcodes")
+        load(self)
+
+    return counted
+
+
+def _refused(self):
+    """Opcodes that hash items (sets) or build objects by calling a class."""
+    raise _Malformed("pickle builds a set or an object (not a checkpoint)")
+
+
+class _RestrictedUnpickler(pickle._Unpickler):
     """Unpickler that resolves only the admitted globals to local stand-ins.
 
-    ``storages`` maps each storage key seen in a persistent id to its
-    ``_StorageRef`` (the first one seen wins, as in torch).
+    The pure-Python unpickler, so that every opcode is counted and the ones
+    that hash keys or set attributes are checked first.  ``storages`` maps each
+    storage key seen in a persistent id to its ``_StorageRef`` (the first one
+    seen wins, as in torch).
     """
 
     def __init__(self, file):
         """Read pickles from ``file``."""
         super().__init__(file)
         self.storages = {}
+        self.ops = 0
+
+    def load_setitem(self):
+        """``dict[key] = value`` for a checked key."""
+        _check_keys(self.stack[-2:-1])
+        super().load_setitem()
+
+    def load_setitems(self):
+        """Several ``dict[key] = value`` for checked keys."""
+        _check_keys(self.stack[::2])  # the items pushed since the mark
+        super().load_setitems()
+
+    def load_dict(self):
+        """A dict from the stack, its keys checked."""
+        _check_keys(self.stack[::2])
+        super().load_dict()
+
+    def load_build(self):
+        """Attributes of an ``OrderedDict`` (torch's ``_metadata``), nothing else."""
+        state, target = self.stack[-1], self.stack[-2]
+        if type(target) is not OrderedDict or type(state) is not dict:
+            raise _Malformed(
+                f"pickle sets attributes of a {type(target).__name__} "
+                "(only an OrderedDict's may be set)"
+            )
+        if any(type(name) is not str for name in state):
+            raise _Malformed("pickle sets attributes whose names are not str")
+        super().load_build()
+
+    dispatch = {
+        code: _counted(_refused if code in _REFUSED_OPCODES else load)
+        for code, load in pickle._Unpickler.dispatch.items()
+    }
+    dispatch[pickle.SETITEM[0]] = _counted(load_setitem)
+    dispatch[pickle.SETITEMS[0]] = _counted(load_setitems)
+    dispatch[pickle.DICT[0]] = _counted(load_dict)
+    dispatch[pickle.BUILD[0]] = _counted(load_build)
 
     def find_class(self, module, name):
         """Return the stand-in for an admitted global, refuse any other."""
@@ -152,29 +241,33 @@ class _RestrictedUnpickler(pickle.Unpickler):
         if module in _STORAGE_MODULES and name in _STORAGE_TYPES:
             return _STORAGE_TYPES[name]
         raise _Malformed(
-            f"refused pickle global {qualname} "
+            f"refused pickle global {qualname[:200]} "
             "(only tensors and plain containers may be loaded)"
         )
 
     def persistent_load(self, pid):
         """Turn a ``('storage', type, key, location, numel[, view])`` id into a ref."""
-        if not (isinstance(pid, tuple) and len(pid) in (5, 6) and pid[0] == "storage"):
-            raise _Malformed(f"unsupported persistent id {pid!r:.80}")
+        if not (type(pid) is tuple and len(pid) in (5, 6) and pid[0] == "storage"):
+            raise _Malformed(f"unsupported persistent id {brief(pid)}")
         stype, key, numel = pid[1], _as_str(pid[2]), pid[4]
         if not isinstance(stype, _StorageType) or type(numel) is not int or numel < 0:
-            raise _Malformed(f"malformed storage id {pid!r:.80}")
+            raise _Malformed(f"malformed storage id {brief(pid)}")
         root = self.storages.setdefault(key, _StorageRef(key, stype, numel, None))
         view = pid[5] if len(pid) == 6 else None
         if view is None:
             return root
-        if not (isinstance(view, tuple) and len(view) == 3):
-            raise _Malformed(f"malformed storage view {view!r:.80}")
+        if not (type(view) is tuple and len(view) == 3):
+            raise _Malformed(f"malformed storage view {brief(view)}")
         return root._replace(view=_int_tuple(view[1:], "storage view"))
 
 
 def _as_str(key):
     """Storage keys are str, or ASCII bytes in files written by Python 2."""
-    return key.decode("ascii") if isinstance(key, bytes) else str(key)
+    if type(key) is bytes:
+        return key.decode("ascii")
+    if type(key) is not str:
+        raise _Malformed(f"storage key of type {type(key).__name__}")
+    return key
 
 
 def _decode_storage(raw, ref, byteorder):
@@ -187,21 +280,13 @@ def _decode_storage(raw, ref, byteorder):
 
 
 def _materialize(tensor, storages):
-    """Build a C-contiguous array for ``tensor`` from decoded ``storages``."""
+    """Build a C-contiguous array for a checked ``tensor`` from decoded ``storages``."""
     flat = storages[tensor.storage.key]
     if tensor.storage.view is not None:
         view_offset, view_numel = tensor.storage.view
         flat = flat[view_offset : view_offset + view_numel]
     if 0 in tensor.shape:
         return np.zeros(tensor.shape, dtype=flat.dtype)
-    last = tensor.offset + sum(
-        (n - 1) * s for n, s in zip(tensor.shape, tensor.stride, strict=True)
-    )
-    if last >= flat.size:
-        raise _Malformed(
-            f"tensor of shape {tensor.shape} reaches element {last} of a storage "
-            f"with {flat.size}"
-        )
     strides = tuple(s * flat.itemsize for s in tensor.stride)
     view = np.lib.stride_tricks.as_strided(flat[tensor.offset :], tensor.shape, strides)
     return np.array(view, order="C", copy=True)
@@ -210,32 +295,86 @@ def _materialize(tensor, storages):
 def _map_tensors(obj, fn, memo=None):
     """Copy dicts, lists and tuples in ``obj``, replacing each tensor by ``fn(it)``.
 
-    Mutable containers are memoised before their items, so the reference cycles
-    a pickle can build are copied, not followed forever.
+    Every container and tensor is visited once (memoised by identity; mutable
+    containers before their items), so the reference cycles and shared
+    sub-structures a pickle can build are neither followed forever nor copied
+    exponentially often.
     """
     memo = {} if memo is None else memo
     if id(obj) in memo:
         return memo[id(obj)]
     if isinstance(obj, _TensorRef):
-        return fn(obj)
-    if type(obj) in (dict, OrderedDict):
+        out = fn(obj)
+    elif type(obj) in (dict, OrderedDict):
         out = memo[id(obj)] = type(obj)()
         out.update((k, _map_tensors(v, fn, memo)) for k, v in obj.items())
-        return out
-    if type(obj) is list:
+    elif type(obj) is list:
         out = memo[id(obj)] = []
         out.extend(_map_tensors(v, fn, memo) for v in obj)
-        return out
-    if type(obj) is tuple:
-        return tuple(_map_tensors(v, fn, memo) for v in obj)
-    return obj
+    elif type(obj) is tuple:
+        out = tuple(_map_tensors(v, fn, memo) for v in obj)
+    else:
+        return obj
+    memo[id(obj)] = out
+    return out
 
 
-def _tensor_roots(obj):
-    """The storage refs (views resolved to their roots) that ``obj`` uses."""
+def _check_extent(tensor):
+    """A tensor must lie inside its storage (or storage view)."""
+    root = tensor.storage
+    size = root.numel
+    if root.view is not None:
+        view_offset, size = root.view
+        if view_offset + size > root.numel:
+            raise _Malformed(f"storage view of {root.key} reaches past the storage")
+    if 0 in tensor.shape:
+        return
+    last = tensor.offset + sum(
+        (n - 1) * s for n, s in zip(tensor.shape, tensor.stride, strict=True)
+    )
+    if last >= size:
+        raise _Malformed(
+            f"tensor of shape {brief(tensor.shape)} reaches element {last} of a "
+            f"storage with {size}"
+        )
+
+
+def _checked_roots(top, file_size):
+    """The root storages the tensors of ``top`` use, checked before any is read.
+
+    Every tensor lies inside its storage, the storages fit in the file's
+    ``file_size`` bytes and the tensors together hold at most
+    ``MAX_DECODE_FACTOR`` times that (views may share a storage).
+    """
+    tensors = {}
+    _map_tensors(top, lambda t: tensors.setdefault(id(t), t))
     roots = {}
-    _map_tensors(obj, lambda t: roots.setdefault(t.storage.key, t.storage))
-    return {key: ref._replace(view=None) for key, ref in roots.items()}
+    for tensor in tensors.values():
+        _check_extent(tensor)
+        roots[tensor.storage.key] = tensor.storage._replace(view=None)
+    stored = sum(ref.numel * ref.stype.itemsize for ref in roots.values())
+    if stored > file_size:
+        raise _Malformed(
+            f"truncated, file ends in storage data (the storages declare {stored} "
+            f"bytes, the file has {file_size})"
+        )
+    decoded = sum(_nbytes(t) for t in tensors.values())
+    if decoded > MAX_DECODE_FACTOR * file_size:
+        raise _Malformed(
+            f"its tensors hold {decoded} bytes, more than {MAX_DECODE_FACTOR} times "
+            f"the file's {file_size} (overlapping or repeated views)"
+        )
+    return roots
+
+
+def _nbytes(tensor):
+    """Bytes of a tensor's elements on disk."""
+    return math.prod(tensor.shape) * tensor.storage.stype.itemsize
+
+
+def _file_size(file):
+    """Size in bytes of an open file."""
+    return os.fstat(file.fileno()).st_size
 
 
 def _load_zip(file, select):
@@ -244,7 +383,7 @@ def _load_zip(file, select):
         pkl_name = _find_data_pkl(archive)
         prefix = pkl_name[: -len("data.pkl")]
         byteorder = _zip_byteorder(archive, prefix)
-        with archive.open(pkl_name) as pkl:
+        with _open_record(archive, pkl_name, MAX_PICKLE_BYTES) as pkl:
             top = select(_RestrictedUnpickler(pkl).load())
         storages = {
             key: _decode_storage(
@@ -252,7 +391,7 @@ def _load_zip(file, select):
                 ref,
                 byteorder,
             )
-            for key, ref in _tensor_roots(top).items()
+            for key, ref in _checked_roots(top, _file_size(file)).items()
         }
     return _map_tensors(top, lambda t: _materialize(t, storages))
 
@@ -270,24 +409,39 @@ def _find_data_pkl(archive):
 def _zip_byteorder(archive, prefix):
     """``'<'`` or ``'>'`` from the ``byteorder`` record (absent: little-endian)."""
     try:
-        order = archive.read(f"{prefix}byteorder").decode("ascii", "replace")
+        record = _open_record(archive, f"{prefix}byteorder", _MAX_BYTEORDER_BYTES)
     except KeyError:
         return "<"
+    with record:
+        order = record.read().decode("ascii", "replace")
     if order not in ("little", "big"):
         raise _Malformed(f"unknown byteorder record {order!r}")
     return "<" if order == "little" else ">"
 
 
+def _open_record(archive, name, limit):
+    """A zip member opened for reading; refused if it unpacks to over ``limit``
+    bytes.  ``KeyError`` if absent."""
+    info = archive.getinfo(name)
+    if info.file_size > limit:
+        raise _Malformed(f"{name} holds {info.file_size} bytes, more than {limit}")
+    return archive.open(info)
+
+
 def _read_zip_record(archive, name, ref):
-    """Bytes of one storage record, checked to hold ``ref.numel`` elements."""
+    """Bytes of one storage record, which must hold ``ref.numel`` elements in the
+    file itself (stored, as torch writes them: a compressed record could unpack
+    to any size)."""
     try:
-        raw = archive.read(name)
+        info = archive.getinfo(name)
     except KeyError:
         raise _Malformed(f"storage record {name} is missing") from None
     needed = ref.numel * ref.stype.itemsize
-    if len(raw) < needed:
-        raise _Malformed(f"storage record {name} has {len(raw)} bytes, needs {needed}")
-    return raw
+    present = min(info.file_size, info.compress_size)
+    if present < needed:
+        raise _Malformed(f"storage record {name} has {present} bytes, needs {needed}")
+    with archive.open(info) as record:
+        return record.read(needed)
 
 
 def _load_legacy(file, select):
@@ -300,9 +454,9 @@ def _load_legacy(file, select):
     unpickler.load()  # system info: legacy storages are always little-endian
     top = select(unpickler.load())
     keys = unpickler.load()
-    if not isinstance(keys, list):
+    if type(keys) is not list:
         raise _Malformed("storage key list is missing")
-    wanted = _tensor_roots(top)
+    wanted = _checked_roots(top, _file_size(file))
     storages = {}
     for key in map(_as_str, keys):
         if key not in unpickler.storages:
@@ -311,7 +465,7 @@ def _load_legacy(file, select):
         if raw is not None:
             storages[key] = _decode_storage(raw, unpickler.storages[key], "<")
     if missing := sorted(wanted.keys() - storages.keys()):
-        raise _Malformed(f"no data for storages {missing}")
+        raise _Malformed(f"no data for storages {brief(missing)}")
     return _map_tensors(top, lambda t: _materialize(t, storages))
 
 
@@ -326,7 +480,7 @@ def _read_legacy_storage(file, ref, keep):
             f"storage {ref.key} holds {numel} elements, expected {ref.numel}"
         )
     nbytes = numel * ref.stype.itemsize
-    if file.tell() + nbytes > os.fstat(file.fileno()).st_size:
+    if file.tell() + nbytes > _file_size(file):
         raise _Malformed(f"truncated, file ends in storage {ref.key}")
     if not keep:
         file.seek(nbytes, os.SEEK_CUR)
@@ -358,7 +512,7 @@ def load_state_dicts(path, names=MODEL_NAMES, optional=()):
         if missing := [name for name in names if name not in top]:
             raise _Malformed(
                 f"missing model sections {missing} "
-                f"(the file has {sorted(map(str, top))})"
+                f"(the file has {brief(sorted(map(str, top)))})"
             )
         wanted = [*names, *(name for name in optional if name in top)]
         return {name: _require_state_dict(top[name], name) for name in wanted}
@@ -374,13 +528,15 @@ def _require_dict(top):
 
 
 def _require_state_dict(state, name):
-    """A plain-dict copy of ``state``, which must map names to tensors."""
+    """A plain-dict copy of ``state``, which must map str names to tensors."""
     if not isinstance(state, dict):
         raise _Malformed(f"section {name} is not a state dict")
+    if bad := [key for key in state if type(key) is not str]:
+        raise _Malformed(f"section {name} has keys that are not str {brief(bad)}")
     if bad := [
         key for key, value in state.items() if not isinstance(value, _TensorRef)
     ]:
-        raise _Malformed(f"section {name} has non-tensor entries {bad[:5]!r:.200}")
+        raise _Malformed(f"section {name} has non-tensor entries {brief(bad)}")
     return dict(state)
 
 

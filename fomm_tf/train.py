@@ -12,9 +12,10 @@ workers (``MultiWorkerMirroredStrategy``).  ``--batch_size`` is the global batch
 """
 
 import tensorflow as tf
-from absl import app, flags
+from absl import flags
 
-from fomm_tf.cli import errors_as_exit, no_arguments
+from fomm_tf.cli import SEED_RANGE, errors_as_exit, no_arguments, run
+from fomm_tf.config import MAX_COUNT
 from fomm_tf.training.session import VGG_RECIPE, TrainOptions, train
 
 FLAGS = flags.FLAGS
@@ -46,14 +47,34 @@ def define_flags():
         "VGG19 weights for the perceptual loss: torchvision .pth, Keras .h5, or "
         f"'{VGG_RECIPE}' (random stand-in).",
     )
-    flags.DEFINE_integer("epochs", None, "Override train_params.num_epochs.")
+    counts = {"lower_bound": 1, "upper_bound": MAX_COUNT}
     flags.DEFINE_integer(
-        "steps_per_epoch", None, "Steps per epoch (default: one pass of the data)."
+        "epochs",
+        None,
+        "Override train_params.num_epochs (0: write the starting model, no training).",
+        lower_bound=0,
+        upper_bound=MAX_COUNT,
     )
-    flags.DEFINE_integer("batch_size", None, "Global batch size override.")
-    flags.DEFINE_integer("seed", 0, "Seed of the data order, augmentation and warps.")
     flags.DEFINE_integer(
-        "save_every_steps", 100, "Mid-epoch checkpoint period (0: epoch ends only)."
+        "steps_per_epoch",
+        None,
+        "Steps per epoch (default: one pass of the data).",
+        **counts,
+    )
+    flags.DEFINE_integer("batch_size", None, "Global batch size override.", **counts)
+    flags.DEFINE_integer(
+        "seed",
+        0,
+        "Seed of the data order, augmentation and warps.",
+        lower_bound=SEED_RANGE[0],
+        upper_bound=SEED_RANGE[1],
+    )
+    flags.DEFINE_integer(
+        "save_every_steps",
+        100,
+        "Mid-epoch checkpoint period (0: epoch ends only).",
+        lower_bound=0,
+        upper_bound=MAX_COUNT,
     )
     flags.mark_flag_as_required("config")
 
@@ -86,4 +107,4 @@ def main(argv):
 
 if __name__ == "__main__":
     define_flags()
-    app.run(main)
+    run(main)

@@ -1,8 +1,10 @@
 """Image and video input/output for animation, evaluation and data pipelines.
 
-Videos are decoded and encoded with the ffmpeg binary that ``imageio-ffmpeg``
-ships, in a streaming fashion (frames are read and written in chunks, so memory
-does not grow with video length). A "video" may also be a folder of frames.
+Videos are decoded in-process by OpenCV's FFmpeg backend (:func:`iter_frames`,
+the one reader of animation, evaluation, training data and export calibration)
+and probed and encoded with the ffmpeg binary that ``imageio-ffmpeg`` ships,
+frame by frame (memory does not grow with video length). A "video" may also be
+a folder of frames or an image strip of frames side by side.
 Every problem with a file raises :class:`MediaError` (a ``ValueError``) with a
 one-line message naming the file.
 """
@@ -13,16 +15,14 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
 import cv2
-import imageio.v3 as iio
 import imageio_ffmpeg
 import numpy as np
 
 from fomm_tf.errors import MediaError
-from fomm_tf.output_paths import check_not_input, remove_stale, temp_prefix
+from fomm_tf.output_paths import check_not_input, make_temp_dir, make_temp_file
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".m4v", ".webm", ".gif")
@@ -38,6 +38,12 @@ _DEFAULT_CODEC = ("libx264", "yuv420p")
 # more than this many seconds (and this fraction) is reported as truncated.
 _TRUNCATION_SECONDS = 1.0
 _TRUNCATION_FRACTION = 0.1
+# Images and video frames over 64 megapixels are refused from their header,
+# before any pixel is decoded (OpenCV reads this limit on its first decode).
+MAX_IMAGE_PIXELS = 1 << 26
+os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(MAX_IMAGE_PIXELS))
+# Result suffixes whose container cannot hold the --audio track.
+_SILENT_SUFFIXES = (".gif",)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,8 +83,13 @@ def read_image(path):
     _require_file(path)
     data = np.fromfile(path, dtype=np.uint8)
     image = None
-    if data.size:
-        image = cv2.imdecode(data, cv2.IMREAD_COLOR | cv2.IMREAD_ANYDEPTH)
+    try:
+        if data.size:
+            image = cv2.imdecode(data, cv2.IMREAD_COLOR | cv2.IMREAD_ANYDEPTH)
+    except cv2.error:
+        raise MediaError(
+            f"{path}: not a readable image (corrupt, or over {MAX_IMAGE_PIXELS} pixels)"
+        ) from None
     if image is None:
         raise MediaError(f"{path}: not a readable image")
     scale = float(np.iinfo(image.dtype).max) if image.dtype.kind in "ui" else 1.0
@@ -177,6 +188,7 @@ def video_info(path, fps=None):
         return _folder_info(path, fps)
     _require_file(path)
     meta = _probe_video(path)
+    _check_frame_size(path, meta)
     frame_count, seconds = _count_frames(path)
     if frame_count == 0:
         raise MediaError(f"{path}: video has no frames")
@@ -192,6 +204,15 @@ def video_info(path, fps=None):
     )
 
 
+def _check_frame_size(path, meta):
+    """MediaError for frames over ``MAX_IMAGE_PIXELS`` (before any is decoded)."""
+    width, height = meta["size"]
+    if width * height > MAX_IMAGE_PIXELS:
+        raise MediaError(
+            f"{path}: frames of {width}x{height} exceed {MAX_IMAGE_PIXELS} pixels"
+        )
+
+
 def _chunks(items, chunk_size):
     chunk = []
     for item in items:
@@ -204,17 +225,19 @@ def _chunks(items, chunk_size):
 
 
 def _decoded_frames(path):
-    reader = imageio_ffmpeg.read_frames(path)
+    """uint8 RGB frames of a video file, decoded in-process (no ffmpeg process to
+    start: ~9x faster for the short clips a training step reads)."""
+    capture = cv2.VideoCapture(path, cv2.CAP_FFMPEG)
+    if not capture.isOpened():
+        raise MediaError(f"{path}: not a readable video")
     try:
-        width, height = next(reader)["size"]
-        for data in reader:
-            yield np.frombuffer(data, np.uint8).reshape(height, width, 3)
-    except (OSError, RuntimeError) as error:
-        raise MediaError(
-            f"{path}: decoding failed ({_ffmpeg_error_line(error)})"
-        ) from None
+        while True:
+            ok, frame = capture.read()
+            if not ok:
+                return
+            yield cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
     finally:
-        reader.close()
+        capture.release()
 
 
 def _strip_frames(path, frame_width):
@@ -256,52 +279,6 @@ def read_frame(path, index):
         if position == index:
             return frame
     raise MediaError(f"{path}: has no frame {index}")
-
-
-def read_all_frames(path, frame_width=None):
-    """Every frame of a video file, decoded in-process (no ffmpeg process: ~9x
-    faster for the short clips a training step reads): uint8 RGB from movies
-    (OpenCV) and gifs (imageio), float32 [0, 1] from an image strip."""
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix in IMAGE_SUFFIXES:  # a strip of frames W wide (official read_video)
-        return list(iter_frames(path, frame_width))
-    if suffix == ".gif":
-        return list(_read_gif(path))
-    if suffix in VIDEO_SUFFIXES:
-        return _read_movie(path)
-    raise MediaError(f"{path}: unknown video format '{path.suffix}'")
-
-
-def _read_movie(path: Path) -> list[np.ndarray]:
-    """Decode an mp4/mov in-process with OpenCV's FFmpeg backend: uint8 RGB
-    frames. (``video_io`` pipes through an ffmpeg process, ~9x slower for the
-    short clips read at every training step.)"""
-    if not path.is_file():
-        raise MediaError(f"{path}: no such file")
-    capture = cv2.VideoCapture(os.fspath(path))
-    frames = []
-    try:
-        while True:
-            ok, frame = capture.read()
-            if not ok:
-                break
-            frames.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
-    finally:
-        capture.release()
-    if not frames:
-        raise MediaError(f"{path}: no decodable frames")
-    return frames
-
-
-def _read_gif(path: Path) -> np.ndarray:
-    """Decode a gif in-process with imageio: uint8 RGB (T, h, w, 3)."""
-    video = np.asarray(iio.imread(path, index=None))
-    if video.ndim == 3:  # (T, h, w) grey
-        video = np.repeat(video[..., None], 3, axis=-1)
-    if video.ndim != 4 or video.shape[0] == 0:
-        raise MediaError(f"{path}: no decodable frames")
-    return video[..., :3].astype(np.uint8)
 
 
 def list_videos(root: str | os.PathLike[str], split: str) -> list[Path]:
@@ -390,14 +367,22 @@ def is_frame_folder_path(path):
     return not os.fspath(path).lower().endswith(VIDEO_SUFFIXES)
 
 
-def check_writable(path, inputs=()):
+def check_writable(path, inputs=(), audio=False):
     """MediaError unless ``path`` can be created as an output without losing
     anything: its folder exists and is writable, it is none of ``inputs``
     (``(flag name, path)`` pairs), and a frames output is not an existing file
-    or non-empty folder (a video output may replace an existing regular file)."""
+    or non-empty folder (a video output may replace an existing regular file).
+    With ``audio`` it must be a video file whose container holds audio."""
     path = os.fspath(path)
     if not path.strip():
         raise MediaError("the output path is empty")
+    if audio and (
+        is_frame_folder_path(path) or path.lower().endswith(_SILENT_SUFFIXES)
+    ):
+        raise MediaError(
+            f"{path}: --audio needs a video file that can hold audio (.mp4, .mov, "
+            ".mkv, .avi, .webm), not a .gif or a folder of frames"
+        )
     check_not_input(path, inputs)
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
@@ -443,29 +428,16 @@ class VideoWriter:
         self.audio_from = audio_from
         self.crf = crf
         self.frame_count = 0
-        check_writable(self.path, inputs)
-        remove_stale(self.path, "partial")
+        check_writable(self.path, inputs, audio_from is not None)
         self._folder = is_frame_folder_path(self.path)
         self._temp = self._make_temp()
         self._encoder = None
 
     def _make_temp(self):
-        """A hidden temporary file (or folder) beside the result, with the
-        permissions a normally created one would get (mkstemp makes 0600)."""
-        folder, name = os.path.split(os.path.abspath(self.path))
-        umask = os.umask(0)
-        os.umask(umask)
+        """A hidden temporary file (or folder) beside the result."""
         if self._folder:
-            temp = tempfile.mkdtemp(prefix=temp_prefix(name, "partial"), dir=folder)
-            os.chmod(temp, 0o777 & ~umask)
-            return temp
-        suffix = Path(name).suffix
-        handle, temp = tempfile.mkstemp(
-            prefix=temp_prefix(name, "partial"), suffix=suffix, dir=folder
-        )
-        os.close(handle)
-        os.chmod(temp, 0o666 & ~umask)
-        return temp
+            return make_temp_dir(self.path, "partial")
+        return make_temp_file(self.path, "partial", Path(self.path).suffix)
 
     def _start_encoder(self, width, height):
         codec, pix_fmt = _WRITER_CODECS.get(
@@ -527,7 +499,7 @@ class VideoWriter:
             self._encoder = None
 
     def _add_audio(self):
-        if self._folder or self.audio_from is None or not has_audio(self.audio_from):
+        if self.audio_from is None or not has_audio(self.audio_from):
             return
         with_audio = self._make_temp()
         try:

@@ -1,18 +1,10 @@
 """Shared test fixtures: the official reference outputs beside the clone."""
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-FIXTURES = REPO.parent / "shared" / "fixtures" / "fomm_reference"
-CONFIGS = REPO / "configs"
-
-
-def nhwc(array):
-    """NCHW fixture arrays to the port's NHWC layout."""
-    return np.transpose(array, (0, 2, 3, 1))
+import fomm_tf
+from tests.harness import FIXTURE_CHECKPOINT, FIXTURE_CONFIG, FIXTURES
 
 
 @pytest.fixture(scope="session")
@@ -25,3 +17,17 @@ def fixtures_dir():
 @pytest.fixture(scope="session")
 def reference_io(fixtures_dir):
     return dict(np.load(fixtures_dir / "vox_small_io.npz"))
+
+
+@pytest.fixture(scope="session")
+def train_io(fixtures_dir):
+    """One official training iteration's tensors (TRAIN_README.md)."""
+    return dict(np.load(fixtures_dir / "vox_small_train_io.npz"))
+
+
+@pytest.fixture(scope="session")
+def fixture_models(fixtures_dir):
+    """The fixture checkpoint's networks (its config's grid convention), shared
+    by the tests that only run inference on them (``fixtures_dir`` first: a
+    clear failure without the fixtures)."""
+    return fomm_tf.load_checkpoint(FIXTURE_CONFIG, FIXTURE_CHECKPOINT)

@@ -1,29 +1,36 @@
 """End-to-end animation (python -m fomm_tf.animate) with the fixture checkpoint."""
 
-import os
-import subprocess
-import sys
+import functools
 
-import cv2
 import numpy as np
 import pytest
 import tensorflow as tf
-from absl import flags
-from conftest import FIXTURES, REPO
-from test_video_io import ffmpeg, leftovers, make_bad_videos
 
 import fomm_tf
 from fomm_tf import animate, animation, video_io
+from tests.harness import (
+    FIXTURE_CHECKPOINT,
+    FIXTURE_CONFIG,
+    FIXTURE_FLAGS,
+    ffmpeg,
+    leftovers,
+    make_bad_videos,
+    read_folder,
+    run_animate,
+    run_module,
+    save_folder,
+    save_png,
+)
 
 pytestmark = pytest.mark.slow
-CONFIG = FIXTURES / "vox_small.yaml"
-CHECKPOINT = FIXTURES / "vox_small.pth.tar"
+# The command on the fixture checkpoint.
+run_keras = functools.partial(run_animate, *FIXTURE_FLAGS)
 SHAPE = (256, 256, 3)
 
 
 @pytest.fixture(scope="module")
-def animator():
-    return animation.KerasAnimator(fomm_tf.load_checkpoint(CONFIG, CHECKPOINT))
+def animator(fixture_models):
+    return animation.KerasAnimator(fixture_models)
 
 
 def blob_image(height, width, centres, seed=0):
@@ -52,30 +59,15 @@ def driving_frames(count, height, width, planted=None):
     return np.stack(frames)
 
 
-def save_png(path, image):
-    cv2.imwrite(str(path), cv2.cvtColor(video_io.to_uint8(image), cv2.COLOR_RGB2BGR))
-    return path
-
-
-def save_folder(folder, frames):
-    folder.mkdir()
-    for index, frame in enumerate(frames):
-        save_png(folder / f"{index}.png", frame)
-    return folder
-
-
-def read_folder(folder):
-    return np.stack([video_io.read_image(p) for p in video_io.frame_files(folder)])
-
-
 @pytest.fixture(autouse=True)
 def reuse_loaded_model(animator, monkeypatch):
     """In-process CLI runs reuse the module's animator for the fixture checkpoint
     (loading and tracing once); other checkpoints/configs load for real."""
     real_load = animate.load_checkpoint
+    fixture = (str(FIXTURE_CONFIG), str(FIXTURE_CHECKPOINT))
 
     def load(config, checkpoint):
-        if (str(config), str(checkpoint)) == (str(CONFIG), str(CHECKPOINT)):
+        if (str(config), str(checkpoint)) == fixture:
             return animator.models
         return real_load(config, checkpoint)
 
@@ -89,20 +81,6 @@ def reuse_loaded_model(animator, monkeypatch):
 
 
 real_animator = animation.KerasAnimator
-
-
-def run_cli(*arguments):
-    """``python -m fomm_tf.animate`` in-process (own flag values, so no clash with
-    other modules' flags); returns the exit message or None."""
-    values = flags.FlagValues()
-    animate.define_flags(values)
-    values(["animate", f"--config={CONFIG}", f"--checkpoint={CHECKPOINT}",
-            "--noprogress", *arguments])  # fmt: skip
-    try:
-        animate.run(values)
-    except SystemExit as stop:
-        return stop.code
-    return None
 
 
 @pytest.fixture(scope="module")
@@ -137,12 +115,17 @@ def by_hand(models, source, frames, relative, adapt_scale, initial=0):
     return np.stack(predictions)
 
 
+def frames_written(source_path, driving, tmp_path, *arguments):
+    """The command's frames, written as a frame folder into ``tmp_path``."""
+    result = tmp_path / "result"
+    assert run_keras(f"--source_image={source_path}", f"--driving_video={driving}",
+                     f"--result_video={result}", *arguments) is None  # fmt: skip
+    return read_folder(result)
+
+
 def test_cli_frames_equal_library_api(animator, inputs, tmp_path):
     source_path, driving = inputs
-    result = tmp_path / "result"
-    assert run_cli(f"--source_image={source_path}", f"--driving_video={driving}",
-                   f"--result_video={result}", "--batch_size=4") is None  # fmt: skip
-    written = read_folder(result)
+    written = frames_written(source_path, driving, tmp_path, "--batch_size=4")
     assert written.shape == (6, 256, 256, 3)
     source, frames = fitted(source_path, driving)
     expected = animation.animate(animator, source, frames, batch_size=4)
@@ -179,9 +162,9 @@ def test_mp4_result_keeps_fps_and_frame_count(inputs, tmp_path):
     with video_io.VideoWriter(tmp_path / "driving.mp4", fps=15) as writer:
         writer.write(frames)
     result = tmp_path / "result.mp4"
-    assert run_cli(f"--source_image={source_path}", f"--result_video={result}",
-                   f"--driving_video={tmp_path / 'driving.mp4'}",
-                   "--batch_size=2", "--center_crop") is None  # fmt: skip
+    assert run_keras(f"--source_image={source_path}", f"--result_video={result}",
+                     f"--driving_video={tmp_path / 'driving.mp4'}",
+                     "--batch_size=2", "--center_crop") is None  # fmt: skip
     info = video_io.video_info(result)
     assert (info.fps, info.frame_count, info.size) == (15.0, 5, (256, 256))
 
@@ -193,35 +176,26 @@ def test_find_best_frame_picks_planted_frame(animator, inputs, tmp_path, capsys)
     chunks = (frames[i : i + 3] for i in range(0, 7, 3))
     index, _ = animation.best_frame_index(animator, source[None], chunks)
     assert index == 4
-    result = tmp_path / "result"
-    assert run_cli(f"--source_image={source_path}", f"--driving_video={driving}",
-                   f"--result_video={result}", "--find_best_frame") is None  # fmt: skip
+    written = frames_written(source_path, driving, tmp_path, "--find_best_frame")
     assert "Best frame: 4" in capsys.readouterr().out
     expected = animation.animate(animator, source, frames, initial_frame=4)
-    assert np.abs(read_folder(result) - expected).max() < 2 / 255
+    assert np.abs(written - expected).max() < 2 / 255
 
 
 def test_best_frame_flag_equals_library(animator, inputs, tmp_path, capsys):
-    source_path, driving = inputs
-    result = tmp_path / "result"
-    assert run_cli(f"--source_image={source_path}", f"--driving_video={driving}",
-                   f"--result_video={result}", "--best_frame=2") is None  # fmt: skip
+    written = frames_written(*inputs, tmp_path, "--best_frame=2")
     assert "Best frame: 2" in capsys.readouterr().out
-    source, frames = fitted(source_path, driving)
+    source, frames = fitted(*inputs)
     expected = animation.animate(animator, source, frames, initial_frame=2)
     np.testing.assert_array_equal(
-        video_io.to_uint8(read_folder(result)), video_io.to_uint8(expected)
+        video_io.to_uint8(written), video_io.to_uint8(expected)
     )
 
 
 def test_side_by_side_panels(animator, inputs, tmp_path):
-    source_path, driving = inputs
-    result = tmp_path / "result"
-    assert run_cli(f"--source_image={source_path}", f"--driving_video={driving}",
-                   f"--result_video={result}", "--side_by_side") is None  # fmt: skip
-    panels = read_folder(result)
+    panels = frames_written(*inputs, tmp_path, "--side_by_side")
     assert panels.shape == (6, 256, 768, 3)
-    source, frames = fitted(source_path, driving)
+    source, frames = fitted(*inputs)
     expected = animation.animate(animator, source, frames)
     np.testing.assert_array_equal(
         video_io.to_uint8(panels[:, :, 512:]), video_io.to_uint8(expected)
@@ -238,8 +212,8 @@ def test_audio_is_carried_over(inputs, tmp_path):
            str(driving))  # fmt: skip
     with_audio, without = tmp_path / "with.mp4", tmp_path / "without.mp4"
     common = (f"--source_image={source_path}", f"--driving_video={driving}")
-    assert run_cli(*common, f"--result_video={with_audio}", "--audio") is None
-    assert run_cli(*common, f"--result_video={without}") is None
+    assert run_keras(*common, f"--result_video={with_audio}", "--audio") is None
+    assert run_keras(*common, f"--result_video={without}") is None
     info = video_io.video_info(with_audio)
     assert info.has_audio and (info.frame_count, info.fps) == (4, 8.0)
     assert not video_io.video_info(without).has_audio
@@ -250,7 +224,7 @@ def bad_inputs(tmp_path_factory):
     folder = tmp_path_factory.mktemp("bad")
     videos = make_bad_videos(folder)
     (folder / "broken.png").write_bytes(b"\x89PNG\r\n garbage")
-    config = CONFIG.read_text().replace("num_kp: 10", "num_kp: 5")
+    config = FIXTURE_CONFIG.read_text().replace("num_kp: 10", "num_kp: 5")
     (folder / "kp5.yaml").write_text(config)
     return folder, videos
 
@@ -276,7 +250,7 @@ def test_bad_inputs_give_one_line_errors(inputs, bad_inputs, tmp_path):
     for arguments, message in bad_cases(folder, videos):
         defaults = [f"--source_image={source_path}", f"--driving_video={driving}",
                     f"--result_video={result}"]  # fmt: skip
-        error = run_cli(*defaults, *arguments)
+        error = run_keras(*defaults, *arguments)
         assert isinstance(error, str), arguments
         assert error.startswith("error: ") and message in error, (arguments, error)
         assert "\n" not in error
@@ -294,12 +268,10 @@ def test_bundled_model_missing_is_a_clear_error(tmp_path, monkeypatch):
 def test_subprocess_error_has_no_traceback(inputs, bad_inputs, tmp_path):
     source_path, _ = inputs
     folder, _ = bad_inputs
-    command = [sys.executable, "-m", "fomm_tf.animate", f"--config={CONFIG}",
-               f"--checkpoint={CHECKPOINT}", f"--source_image={source_path}",
-               f"--driving_video={folder / 'truncated_faststart.mp4'}",
-               f"--result_video={tmp_path / 'out.mp4'}"]  # fmt: skip
-    env = dict(os.environ, PYTHONPATH=str(REPO), TF_CPP_MIN_LOG_LEVEL="3")
-    done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    done = run_module("fomm_tf.animate", *FIXTURE_FLAGS,
+                      f"--source_image={source_path}",
+                      f"--driving_video={folder / 'truncated_faststart.mp4'}",
+                      f"--result_video={tmp_path / 'out.mp4'}")  # fmt: skip
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
     assert done.stderr.strip().splitlines()[-1].startswith("error: ")

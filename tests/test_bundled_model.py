@@ -1,12 +1,10 @@
 """The README's main command and the bundled model's ground-truth scores."""
 
-import subprocess
-import sys
-
 import pytest
 
 from fomm_tf import animation, video_io
 from fomm_tf.benchmarks import ground_truth
+from tests.harness import run_module
 
 # Held-out figures recorded in fomm_tf/assets/TRAINING.md; the bounds leave
 # room for float differences between machines, not for a model that stops
@@ -19,13 +17,7 @@ MAX_LANDMARK_ERROR_PX = 2.0  # at 64x64, the issue's bound
 @pytest.mark.slow
 def test_default_command_animates_the_bundled_sample(tmp_path):
     result = tmp_path / "result.mp4"
-    done = subprocess.run(
-        [sys.executable, "-m", "fomm_tf.animate", f"--result_video={result}"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        check=False,
-    )
+    done = run_module("fomm_tf.animate", f"--result_video={result}", cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
     driving = video_io.video_info(animation.SAMPLE_DRIVING)
     written = video_io.video_info(result)

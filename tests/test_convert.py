@@ -1,15 +1,16 @@
 """Checkpoint import errors and the converter CLI."""
 
+import functools
 import pickle
-import subprocess
-import sys
 
 import numpy as np
 import pytest
-from conftest import REPO, nhwc
 
 import fomm_tf
 from fomm_tf.convert import convert
+from tests.harness import nhwc, run_module
+
+run_cli = functools.partial(run_module, "fomm_tf.convert")
 
 
 def write_config_with(fixtures_dir, tmp_path, old, new):
@@ -97,16 +98,6 @@ def test_converted_file_needs_no_torch_checkpoint(fixtures_dir, tmp_path, refere
     assert str(error.value) == (
         f"{output}: checkpoint does not match the config: "
         "model_params.common_params.num_kp (10 in file, 5 in config)"
-    )
-
-
-def run_cli(*args):
-    return subprocess.run(
-        [sys.executable, "-m", "fomm_tf.convert", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        check=False,
     )
 
 

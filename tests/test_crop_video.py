@@ -2,15 +2,12 @@
 MTCNN check is skipped only when the optional ``mtcnn`` package is missing."""
 
 import importlib.util
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
-from conftest import REPO
 
 from fomm_tf import crop_video, video_io
+from tests.harness import run_module
 
 HAVE_MTCNN = importlib.util.find_spec("mtcnn") is not None
 
@@ -64,15 +61,11 @@ def test_no_face_is_an_error(tmp_path):
 
 @pytest.mark.skipif(HAVE_MTCNN, reason="mtcnn is installed")
 def test_missing_mtcnn_gives_install_hint(tmp_path):
-    env = dict(os.environ, PYTHONPATH=str(REPO), TF_CPP_MIN_LOG_LEVEL="3")
-    command = [
-        sys.executable,
-        "-m",
+    done = run_module(
         "fomm_tf.crop_video",
         f"--input_video={tmp_path}",
         f"--output_video={tmp_path / 'o.mp4'}",
-    ]
-    done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    )
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert done.stderr.strip().splitlines()[-1] == f"error: {crop_video.INSTALL_HINT}"
 

@@ -17,9 +17,7 @@ import pytest
 from export import files
 from fomm_tf import output_paths, synthetic, video_io
 from fomm_tf.errors import ExportError, MediaError
-
-REPO = Path(__file__).resolve().parents[1]
-ENV = dict(os.environ, PYTHONPATH=str(REPO), TF_CPP_MIN_LOG_LEVEL="3")
+from tests.harness import run_module
 
 
 def snapshot(root):
@@ -30,17 +28,6 @@ def snapshot(root):
         for path in sorted(root.rglob("*"))
         if path.is_file()
     }
-
-
-def run_command(module, *args, cwd=REPO):
-    return subprocess.run(
-        [sys.executable, "-m", module, *args],
-        cwd=cwd,
-        env=ENV,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
 
 
 def assert_one_line_error(done, line):
@@ -75,7 +62,7 @@ def user_files(tmp_path):
 
 
 def animate(folder, result, driving="frames", source="source.png"):
-    return run_command(
+    return run_module(
         "fomm_tf.animate",
         f"--source_image={folder / source}",
         f"--driving_video={folder / driving}",
@@ -121,7 +108,7 @@ def test_animate_refuses_an_output_that_is_an_input(user_files):
 def test_crop_video_refuses_its_input_as_output(user_files):
     before = snapshot(user_files)
     video = user_files / "v.mp4"
-    done = run_command(
+    done = run_module(
         "fomm_tf.crop_video", f"--input_video={video}", "--output_video=v.mp4",
         cwd=user_files,
     )  # fmt: skip
@@ -134,7 +121,7 @@ def test_crop_video_refuses_its_input_as_output(user_files):
 def test_convert_refuses_its_checkpoint_as_output(user_files):
     before = snapshot(user_files)
     checkpoint = user_files / "model.keras"
-    done = run_command(
+    done = run_module(
         "fomm_tf.convert", f"--config={user_files / 'config.yaml'}",
         f"--checkpoint={checkpoint}", f"--output={checkpoint}",
     )  # fmt: skip
@@ -149,7 +136,7 @@ def test_convert_refuses_its_checkpoint_as_output(user_files):
 def test_saved_model_names_are_single_components(tmp_path, name):
     out = tmp_path / "a" / "b" / "serving"
     out.mkdir(parents=True)
-    done = run_command(
+    done = run_module(
         "export.saved_model", "--random_weights", f"--out={out}",
         f"--model_name={name}",
     )  # fmt: skip

@@ -4,20 +4,16 @@ with a tiny random-weight 64x64 model."""
 import dataclasses
 import json
 import os
-import subprocess
-import sys
 
 import cv2
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import REPO
-from test_video_io import noise_frames
 
 import fomm_tf
 from fomm_tf import animation, evaluation, video_io
-from fomm_tf.benchmarks.animate_memory import save_tiny_model
 from fomm_tf.config import NormalizationParams
+from tests.harness import noise_frames, run_module, save_tiny_model
 
 pytestmark = pytest.mark.slow
 
@@ -25,7 +21,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     folder = tmp_path_factory.mktemp("tiny")
-    config_path, checkpoint = save_tiny_model(str(folder))
+    config_path, checkpoint = save_tiny_model(folder)
     models = fomm_tf.load_checkpoint(None, checkpoint)
     return config_path, checkpoint, animation.KerasAnimator(models)
 
@@ -126,12 +122,6 @@ def test_animation_mode_uses_normalization(tiny, dataset, tmp_path):
     assert np.abs(strip - np.concatenate(list(expected), 1)).max() <= 1.5 / 255
 
 
-def run_module(module, *arguments):
-    env = dict(os.environ, PYTHONPATH=str(REPO), TF_CPP_MIN_LOG_LEVEL="3")
-    command = [sys.executable, "-m", module, *arguments]
-    return subprocess.run(command, capture_output=True, text=True, env=env, check=False)
-
-
 def test_reconstruct_cli(tiny, dataset, tmp_path):
     config, checkpoint, _ = tiny
     done = run_module("fomm_tf.reconstruct", f"--config={config}",
@@ -139,7 +129,9 @@ def test_reconstruct_cli(tiny, dataset, tmp_path):
                       f"--result_dir={tmp_path}", "--num_videos=2")  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     lines = done.stdout.strip().splitlines()
-    assert lines[0].startswith("a_folder\t") and lines[1].startswith("b_video\t")
+    assert lines[0] == "video\tL1"
+    assert lines[1].startswith("a_folder\t") and lines[2].startswith("b_video\t")
+    assert lines[3].startswith("overall\t")
     assert "mean L1" in lines[-1] and "over 2 videos" in lines[-1]
     missing = run_module("fomm_tf.reconstruct", f"--checkpoint={checkpoint}",
                          f"--dataset_root={tmp_path / 'nothing'}")  # fmt: skip

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
+import functools
 
 import cv2
 import numpy as np
 import pytest
 
 from fomm_tf import data, synthetic
+from tests.harness import run_module
 
 
 def _rngs(look: int, motion: int):
@@ -110,14 +110,12 @@ def test_argument_errors_name_the_problem(tmp_path):
     assert not (tmp_path / "o").exists()
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "fomm_tf.synthetic", *args]
-    return subprocess.run(command, capture_output=True, text=True, check=False)
+run_cli = functools.partial(run_module, "fomm_tf.synthetic")
 
 
 @pytest.mark.slow
 def test_cli_writes_a_dataset_and_rejects_bad_input(tmp_path):
-    good = _cli(
+    good = run_cli(
         "--out",
         str(tmp_path / "o"),
         "--num_videos",
@@ -130,7 +128,7 @@ def test_cli_writes_a_dataset_and_rejects_bad_input(tmp_path):
     assert good.returncode == 0, good.stderr
     assert "wrote 3 videos" in good.stdout
     assert len(data.list_videos(tmp_path / "o", "train")) == 2
-    bad = _cli("--out", str(tmp_path / "o"), "--size", "8")
+    bad = run_cli("--out", str(tmp_path / "o"), "--size", "8")
     assert bad.returncode == 1
     assert bad.stderr.strip().splitlines()[-1] == "error: size must be >= 16, got 8"
     assert "Traceback" not in bad.stderr

@@ -1,16 +1,19 @@
 """``python -m fomm_tf.train``: a real run, its outputs, resume, fine-tune, errors."""
 
-import os
+import functools
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
-from test_trainer import differences, keras_weights, write_config
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.harness import (
+    differences,
+    keras_weights,
+    run_module,
+    tiny_config,
+    write_config,
+)
+
 LOG_LINE = re.compile(
     r"^\d{8}\) perceptual - \d+\.\d{5}; gen_gan - \d+\.\d{5}; "
     r"feature_matching - \d+\.\d{5}; equivariance_value - \d+\.\d{5}; "
@@ -18,16 +21,7 @@ LOG_LINE = re.compile(
 )
 
 
-def run_cli(*args, timeout=600):
-    environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    return subprocess.run(
-        [sys.executable, "-m", "fomm_tf.train", *map(str, args)],
-        cwd=REPO,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+run_cli = functools.partial(run_module, "fomm_tf.train", timeout=600)
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +31,8 @@ def workdir(tmp_path_factory):
     path = tmp_path_factory.mktemp("cli")
     write_dataset(path / "data", num_videos=6, num_frames=5, size=64, seed=9)
     # Every loss term, the perceptual one on VGG19 at one scale.
-    write_config(path / "tiny.yaml", loss_weights={"perceptual": [1, 1, 1, 1, 1]})
+    every_term = tiny_config(train_params__loss_weights__perceptual=[1] * 5)
+    write_config(path / "tiny.yaml", every_term)
     return path
 
 

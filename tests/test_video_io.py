@@ -1,38 +1,20 @@
 """Image/video reading and atomic writing (fomm_tf.video_io); no model needed."""
 
 import os
-import subprocess
 
 import cv2
-import imageio_ffmpeg
 import numpy as np
 import pytest
 
 from fomm_tf import video_io
 from fomm_tf.video_io import MediaError
-
-
-def ffmpeg(*arguments):
-    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-loglevel", "error", *arguments]
-    subprocess.run(command, check=True, capture_output=True)
-
-
-def noise_frames(count, height, width, seed=0):
-    """Smooth random uint8 RGB frames (compress well, still distinct)."""
-    rng = np.random.default_rng(seed)
-    low = rng.uniform(0, 255, (count, height // 8, width // 8, 3)).astype(np.uint8)
-    size = (width, height)
-    return np.stack([cv2.resize(f, size, interpolation=cv2.INTER_CUBIC) for f in low])
-
-
-def write_video(path, frames, fps):
-    with video_io.VideoWriter(path, fps) as writer:
-        writer.write(frames)
-    return path
-
-
-def leftovers(folder):
-    return [name for name in os.listdir(folder) if ".partial-" in name]
+from tests.harness import (
+    ffmpeg,
+    leftovers,
+    make_bad_videos,
+    noise_frames,
+    write_video,
+)
 
 
 def test_read_image_drops_alpha_and_expands_gray(tmp_path):
@@ -119,32 +101,6 @@ def test_png_strip_is_split_into_frames(tmp_path):
     read = list(video_io.iter_frames(tmp_path / "strip.png", frame_width=16))
     assert len(read) == 3
     np.testing.assert_array_equal(video_io.to_uint8(read[2]), frames[2])
-
-
-def make_bad_videos(folder):
-    """Named broken driving videos: text, truncated (two ways), no video frames."""
-    (folder / "text.mp4").write_text("hello, I am not a video\n")
-    ffmpeg(
-        "-f", "lavfi", "-i", "testsrc=size=128x128:rate=12", "-vf",
-        "noise=alls=40:allf=t", "-frames:v", "48", "-pix_fmt", "yuv420p",
-        str(folder / "full.mp4"),
-    )  # fmt: skip
-    ffmpeg("-i", str(folder / "full.mp4"), "-c", "copy", "-movflags", "+faststart",
-           str(folder / "faststart.mp4"))  # fmt: skip
-    for name in ("full", "faststart"):
-        data = (folder / f"{name}.mp4").read_bytes()
-        (folder / f"truncated_{name}.mp4").write_bytes(data[: len(data) // 2])
-    ffmpeg("-f", "lavfi", "-i", "sine=duration=1", str(folder / "audio_only.mp4"))
-    ffmpeg("-f", "lavfi", "-i", "testsrc=size=64x64:rate=12", "-frames:v", "0",
-           str(folder / "zero_frames.mp4"))  # fmt: skip
-    return {
-        "text.mp4": "not a readable video",
-        "truncated_full.mp4": "not a readable video",
-        "truncated_faststart.mp4": "truncated or corrupt",
-        "audio_only.mp4": "video has no frames",
-        "zero_frames.mp4": "video has no frames",
-        "missing.mp4": "no such file",
-    }
 
 
 def test_bad_videos_raise_one_line_errors(tmp_path):

@@ -30,6 +30,7 @@ def export_float32(out_dir, checkpoint=None, config=None):
     """Export ``checkpoint`` (or random weights of ``config``) as float32 to
     ``out_dir/float32``; returns that mode directory."""
     import fomm_tf
+    from export.loading import weights_record
     from export.tflite import export_tflite
 
     if checkpoint is None:
@@ -37,7 +38,7 @@ def export_float32(out_dir, checkpoint=None, config=None):
         weights = "random"
     else:
         models = fomm_tf.load_checkpoint(config, checkpoint)
-        weights = Path(checkpoint).name
+        weights = weights_record(checkpoint)
     return export_tflite(models, out_dir, ["float32"], weights=weights)["float32"]
 
 

@@ -20,9 +20,10 @@ import imageio_ffmpeg
 import keras
 import numpy as np
 import yaml
-from absl import app, flags
+from absl import flags
 
-from fomm_tf import build_models
+from fomm_tf import build_models, cli
+from fomm_tf.animate import MAX_BATCH
 from fomm_tf.config import config_from_dict
 
 FLAGS = flags.FLAGS
@@ -31,7 +32,7 @@ FRAME_SIZE = 64
 
 
 def tiny_config_dict(frame_size=FRAME_SIZE, num_kp=5):
-    """A small FOMM config (widths 8..32) for fast tests and benchmarks."""
+    """A small FOMM config (widths 8..32): memory, not model size, is measured."""
     dense = dict(block_expansion=8, max_features=32, num_blocks=3, scale_factor=0.25)
     return {
         "dataset_params": {"frame_shape": [frame_size, frame_size, 3]},
@@ -121,10 +122,21 @@ def run_benchmark(short_frames, long_frames, batch_size):
 
 
 def define_flags():
-    """Flags, defined only when run as a command (so tests may import helpers)."""
-    flags.DEFINE_integer("short_frames", 100, "Frames of the short driving video.")
-    flags.DEFINE_integer("long_frames", 2000, "Frames of the long driving video.")
-    flags.DEFINE_integer("batch_size", 8, "Driving frames per batch.")
+    """The command's flags, defined only when run as a command."""
+    frames = {"lower_bound": 1, "upper_bound": 100_000}
+    flags.DEFINE_integer(
+        "short_frames", 100, "Frames of the short driving video.", **frames
+    )
+    flags.DEFINE_integer(
+        "long_frames", 2000, "Frames of the long driving video.", **frames
+    )
+    flags.DEFINE_integer(
+        "batch_size",
+        8,
+        "Driving frames per batch.",
+        lower_bound=1,
+        upper_bound=MAX_BATCH,
+    )
     flags.DEFINE_string("json", "animate_memory.json", "Where to write the results.")
 
 
@@ -143,4 +155,4 @@ def main(argv):
 
 if __name__ == "__main__":
     define_flags()
-    app.run(main)
+    cli.run(main)

@@ -9,7 +9,7 @@ copied)::
 
     python -m fomm_tf.benchmarks.convergence --steps 600 --json convergence.json
 
-``tests/test_convergence.py`` runs it in CI (900 steps). Prints a
+``tests/benchmarks/test_convergence.py`` runs it in CI (900 steps). Prints a
 table and writes JSON.
 """
 
@@ -18,10 +18,11 @@ import os
 import tempfile
 import time
 
-from absl import app, flags
+from absl import flags
 
-from fomm_tf import heads_scores, load_checkpoint, load_config
+from fomm_tf import cli, heads_scores, load_checkpoint, load_config
 from fomm_tf.benchmarks import report
+from fomm_tf.config import MAX_COUNT
 from fomm_tf.synthetic import write_dataset
 from fomm_tf.training.session import VGG_RECIPE, TrainOptions, train
 
@@ -47,8 +48,20 @@ FLAGS = flags.FLAGS
 
 def define_flags():
     """The command's flags, defined only when run as a command."""
-    flags.DEFINE_integer("steps", 600, "Training steps of the tiny config.")
-    flags.DEFINE_integer("seed", 0, "Seed of the clips and of the training.")
+    flags.DEFINE_integer(
+        "steps",
+        600,
+        "Training steps of the tiny config.",
+        lower_bound=1,
+        upper_bound=MAX_COUNT,
+    )
+    flags.DEFINE_integer(
+        "seed",
+        0,
+        "Seed of the clips and of the training.",
+        lower_bound=cli.SEED_RANGE[0],
+        upper_bound=cli.SEED_RANGE[1],
+    )
     flags.DEFINE_string("config", TINY_CONFIG, "Config to train (32x32 frames).")
     flags.DEFINE_string("json", None, "Also write the results here.")
 
@@ -108,4 +121,4 @@ def main(argv):
 
 if __name__ == "__main__":
     define_flags()
-    app.run(main)
+    cli.run(main)

@@ -13,11 +13,11 @@ JSON; see :mod:`fomm_tf.heads_scores` for the protocol.
 import os
 import time
 
-from absl import app, flags
+from absl import flags
 
 from fomm_tf import heads_scores, load_checkpoint
 from fomm_tf.benchmarks import report
-from fomm_tf.cli import errors_as_exit
+from fomm_tf.cli import errors_as_exit, run
 
 ASSETS = os.path.join(os.path.dirname(os.path.dirname(__file__)), "assets")
 BUNDLED_MODEL = os.path.join(ASSETS, "synthetic-64.keras")
@@ -81,4 +81,4 @@ def main(argv):
 
 if __name__ == "__main__":
     define_flags()
-    app.run(main)
+    run(main)

@@ -18,10 +18,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from absl import app, flags
+from absl import flags
 
 import fomm_tf
-from fomm_tf import data, synthetic
+from fomm_tf import cli, data, synthetic
 from fomm_tf.config import AugmentationParams, FommConfig
 
 FLAGS = flags.FLAGS
@@ -30,12 +30,19 @@ FLAGS = flags.FLAGS
 def define_flags() -> None:
     """The CLI flags, defined only when run as a program."""
     flags.DEFINE_string("config", "configs/vox-256.yaml", "Config: augmentations.")
-    flags.DEFINE_integer("size", 256, "Frame height and width.")
-    flags.DEFINE_integer("num_videos", 10, "Synthetic clips per format (8 train).")
-    flags.DEFINE_integer("frames", 32, "Frames per clip.")
-    flags.DEFINE_integer("batch_size", 8, "Pairs per batch.")
-    flags.DEFINE_integer("batches", 40, "Timed batches per row.")
-    flags.DEFINE_integer("warmup", 5, "Untimed batches first.")
+    counts = {"lower_bound": 1, "upper_bound": 10_000}
+    flags.DEFINE_integer(
+        "size", 256, "Frame height and width.", lower_bound=8, upper_bound=1024
+    )
+    flags.DEFINE_integer(
+        "num_videos", 10, "Synthetic clips per format (8 train).", **counts
+    )
+    flags.DEFINE_integer("frames", 32, "Frames per clip.", **counts)
+    flags.DEFINE_integer("batch_size", 8, "Pairs per batch.", **counts)
+    flags.DEFINE_integer("batches", 40, "Timed batches per row.", **counts)
+    flags.DEFINE_integer(
+        "warmup", 5, "Untimed batches first.", lower_bound=0, upper_bound=10_000
+    )
     flags.DEFINE_string("json_out", "input_pipeline_benchmark.json", "JSON result.")
 
 
@@ -130,4 +137,4 @@ def main(argv: list[str]) -> None:
 
 if __name__ == "__main__":
     define_flags()
-    app.run(main)
+    cli.run(main)

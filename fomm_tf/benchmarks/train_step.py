@@ -21,9 +21,9 @@ import time
 
 import numpy as np
 import tensorflow as tf
-from absl import app, flags
+from absl import flags
 
-from fomm_tf import load_config
+from fomm_tf import cli, load_config
 from fomm_tf.data.pipeline import make_train_dataset
 from fomm_tf.synthetic import write_dataset
 from fomm_tf.training.objectives import perceptual_depth, perceptual_parts
@@ -37,8 +37,19 @@ FLAGS = flags.FLAGS
 def define_flags():
     """The command's flags, defined only when run as a command."""
     flags.DEFINE_string("config", "configs/vox-256.yaml", "Config to benchmark.")
-    flags.DEFINE_list("batch_sizes", ["1", "2"], "Batch sizes to time.")
-    flags.DEFINE_integer("steps", 3, "Timed steps per batch size (after 1 warm-up).")
+    flags.DEFINE_list("batch_sizes", ["1", "2"], "Batch sizes to time (1..256).")
+    flags.register_validator(
+        "batch_sizes",
+        lambda sizes: all(size.isdigit() and 1 <= int(size) <= 256 for size in sizes),
+        message="--batch_sizes must be integers in [1, 256]",
+    )
+    flags.DEFINE_integer(
+        "steps",
+        3,
+        "Timed steps per batch size (after 1 warm-up).",
+        lower_bound=1,
+        upper_bound=1000,
+    )
     flags.DEFINE_bool("breakdown", False, "Also time each part of a step.")
     flags.DEFINE_string("json", None, "Also write the results here.")
 
@@ -200,4 +211,4 @@ def main(argv):
 
 if __name__ == "__main__":
     define_flags()
-    app.run(main)
+    cli.run(main)

@@ -10,7 +10,8 @@ split rule of training and evaluation). A video is
 
 Every reader returns float32 RGB in [0, 1] at ``frame_shape`` (H, W, 3). Unlike
 the official code, frames of another size are resized (``video_io.fit_frame``)
-instead of rejected. Images and strips are read by :mod:`fomm_tf.video_io`.
+instead of rejected. Every format is decoded by ``video_io.iter_frames``, the
+one reader.
 """
 
 from __future__ import annotations
@@ -78,9 +79,10 @@ def _check_frame_shape(frame_shape: Sequence[int]) -> None:
 
 def _decode(path: Path, frame_shape: Sequence[int]) -> list[np.ndarray]:
     """All frames as decoded (uint8 or float RGB, any size), not yet fitted."""
-    if path.is_dir():
-        return [video_io.read_image(f) for f in _frame_files(path)]
-    return video_io.read_all_frames(path, frame_width=int(frame_shape[1]))
+    frames = list(video_io.iter_frames(path, frame_width=int(frame_shape[1])))
+    if not frames:
+        raise VideoReadError(f"{path}: holds no frames")
+    return frames
 
 
 def _frame_files(folder: Path) -> list[str]:

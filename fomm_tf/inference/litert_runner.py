@@ -18,9 +18,15 @@ import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 
 from fomm_tf import animation
-from fomm_tf.errors import ExportError
+from fomm_tf.errors import ExportError, brief, one_line
+from fomm_tf.inference.keypoint_normalization import FLAG_NAMES
 
 KEYS = ("value", "jacobian")
+# The signatures (one ``.tflite`` each) that an export of each layout holds.
+LAYOUT_MODELS = {
+    "split": ("frame_generator", "keypoint_detector", "source_encoder"),
+    "single": ("generator", "keypoint_detector"),
+}
 IMAGE_INPUTS = ("image", "source")  # inputs of shape (1, *frame_shape)
 
 
@@ -35,23 +41,28 @@ class LiteRTRunner:
         model_dir = Path(model_dir)
         if not model_dir.is_dir():
             raise ExportError(f"{model_dir}: no such export directory")
-        self.card = _read_card(model_dir / "model_card.json")
+        card_path = model_dir / "model_card.json"
+        self.card = _read_card(card_path)
         try:
             self.frame_shape = tuple(int(d) for d in self.card["frame_shape"])
             flags = self.card["normalization_flags"]
-            self.flag_order = tuple(flags["order"])
-            self.default_flags = tuple(flags["config_default"])
-            self._runners = {
-                entry["signature"]: _signature_runner(
-                    model_dir / entry["file"], entry["signature"], num_threads
-                )
-                for entry in self.card["models"]
-            }
-        except (KeyError, TypeError) as error:
+            self.default_flags = tuple(float(f) for f in flags["config_default"])
+            files = {entry["signature"]: entry["file"] for entry in self.card["models"]}
+            _check_card(
+                self.card["layout"],
+                files,
+                tuple(flags["order"]),
+                self.default_flags,
+                self.frame_shape,
+            )
+        except (KeyError, TypeError, ValueError) as error:
             raise ExportError(
-                f"{model_dir / 'model_card.json'}: malformed model card "
-                f"(bad or missing {error})"
+                f"{card_path}: malformed model card ({one_line(error)[:200]})"
             ) from None
+        self._runners = {
+            signature: _signature_runner(model_dir / name, signature, num_threads)
+            for signature, name in files.items()
+        }
         self._check_frame_shape(model_dir)
         self._source_key = None
         self._source_features = None
@@ -151,11 +162,33 @@ def _read_card(card_path):
         raise ExportError(f"{card_path.parent} has no model_card.json (not an export)")
     try:
         card = json.loads(card_path.read_text())
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
         raise ExportError(f"{card_path}: not valid JSON ({error})") from None
     if not isinstance(card, dict):
         raise ExportError(f"{card_path}: not a model card")
     return card
+
+
+def _check_card(layout, files, flag_order, default_flags, frame_shape):
+    """``ValueError`` unless the card's layout, files, flags and frame shape are
+    ones this runner can run."""
+    if layout not in LAYOUT_MODELS:
+        raise ValueError(f"unknown layout {brief(layout)}")
+    if sorted(map(str, files)) != sorted(LAYOUT_MODELS[layout]):
+        raise ValueError(
+            f"layout {layout} needs the models {', '.join(LAYOUT_MODELS[layout])}, "
+            f"the card lists {brief(list(files))}"
+        )
+    if any(type(name) is not str or Path(name).name != name for name in files.values()):
+        raise ValueError(f"model files must be file names, got {brief(files)}")
+    if flag_order != FLAG_NAMES:
+        raise ValueError(
+            f"normalization flags {brief(flag_order)} are not {', '.join(FLAG_NAMES)}"
+        )
+    if len(default_flags) != 3 or not set(default_flags) <= {0.0, 1.0}:
+        raise ValueError(f"config_default {brief(default_flags)} is not three 0/1")
+    if len(frame_shape) != 3 or min(frame_shape) < 1:
+        raise ValueError(f"frame_shape {brief(frame_shape)} is not (H, W, C)")
 
 
 def _signature_runner(path, signature, num_threads):

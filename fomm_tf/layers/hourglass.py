@@ -42,17 +42,12 @@ class Hourglass(ConfigFromInit, keras.layers.Layer):
             for i in reversed(range(num_blocks))
         ]
 
-    def call(self, x, training=None, return_intermediates=False):
-        encoded = [x]
+    def call(self, x, training=None):
+        skips = [x]
         for block in self.down_blocks:
-            encoded.append(block(encoded[-1], training=training))
-        skips = list(encoded)
+            skips.append(block(skips[-1], training=training))
         out = skips.pop()
-        ups = []
         for block in self.up_blocks:
             out = block(out, training=training)
-            ups.append(out)
             out = keras.ops.concatenate([out, skips.pop()], axis=-1)
-        if return_intermediates:
-            return out, {"encoder": encoded[1:], "decoder": ups}
         return out

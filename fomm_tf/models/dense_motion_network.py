@@ -94,7 +94,7 @@ class DenseMotionNetwork(ConfigFromInit, keras.layers.Layer):
             warped, (shape[0], shape[1], shape[2], self.num_kp + 1, self.num_channels)
         )
 
-    def call(self, source, kp_driving, kp_source, training=None, debug=False):
+    def call(self, source, kp_driving, kp_source, training=None):
         source = source if self.down is None else self.down(source)
         spatial_size = (source.shape[1], source.shape[2])
         heatmap = self.heatmap_representation(spatial_size, kp_driving, kp_source)
@@ -111,23 +111,12 @@ class DenseMotionNetwork(ConfigFromInit, keras.layers.Layer):
             ),
         )
         prediction = self.hourglass(features, training=training)
-        mask_logits = self.mask(prediction)
-        mask = tf.nn.softmax(mask_logits, axis=-1)  # (B, h, w, K+1)
+        mask = tf.nn.softmax(self.mask(prediction), axis=-1)  # (B, h, w, K+1)
         out = {
             "sparse_deformed": tf.transpose(deformed, (0, 3, 1, 2, 4)),
             "mask": mask,
             "deformation": tf.reduce_sum(motions * mask[..., None], axis=3),
         }
         if self.occlusion is not None:
-            occlusion_logits = self.occlusion(prediction)
-            out["occlusion_map"] = tf.sigmoid(occlusion_logits)
-        if debug:
-            out.update(
-                heatmap_representation=heatmap,
-                sparse_motion=motions,
-                hourglass_output=prediction,
-                mask_logits=mask_logits,
-            )
-            if self.occlusion is not None:
-                out["occlusion_logits"] = occlusion_logits
+            out["occlusion_map"] = tf.sigmoid(self.occlusion(prediction))
         return out

@@ -67,15 +67,13 @@ class KeypointDetector(ConfigFromInit, TracedBuildMixin, keras.Model):
     def dummy_inputs(self, frame_shape):
         return (keras.ops.zeros((1, *frame_shape)),), {}
 
-    def call(self, images, training=None, return_heatmap=False):
+    def call(self, images, training=None):
         x = images if self.down is None else self.down(images)
         feature_map = self.predictor(x, training=training)
         heatmap = self.heatmap(feature_map)  # (B, h, w, K)
         out = {"value": self.soft_argmax(heatmap)}
         if self.jacobian is not None:
             out["jacobian"] = self.weighted_jacobian(feature_map, heatmap)
-        if return_heatmap:
-            out["heatmap"] = heatmap
         return out
 
     def heatmap(self, feature_map):

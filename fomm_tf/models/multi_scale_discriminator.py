@@ -2,24 +2,20 @@
 
 import keras
 
-from fomm_tf.layers import AntiAliasDownsample
+from fomm_tf.layers import ImagePyramid
+from fomm_tf.layers.image_pyramid import scale_key, scale_name
 from fomm_tf.layers.init_config import ConfigFromInit
 from fomm_tf.models.discriminator import Discriminator
 from fomm_tf.models.traced_build import TracedBuildMixin, dummy_keypoints
-
-
-def scale_key(scale):
-    """Official key of a YAML scale, ``str(scale)``: 1 -> '1', 0.5 -> '0.5'."""
-    return str(int(scale)) if float(scale).is_integer() else str(float(scale))
 
 
 @keras.saving.register_keras_serializable(package="fomm_tf")
 class MultiScaleDiscriminator(ConfigFromInit, TracedBuildMixin, keras.Model):
     """One ``Discriminator`` per scale of the image pyramid.
 
-    Call with an image (B, H, W, C) (the pyramid is built here with the
-    anti-alias downsampling of the official ``ImagePyramide``) or with a dict
-    ``{'prediction_<scale>': image}`` as the official code passes it.  Returns
+    Call with an image (B, H, W, C) (its ``ImagePyramid`` is built here) or
+    with a dict ``{'prediction_<scale>': image}`` as the official code passes
+    it.  Returns
     ``{'feature_maps_<scale>': [...], 'prediction_map_<scale>': (B, h, w, 1)}``.
     """
 
@@ -39,39 +35,19 @@ class MultiScaleDiscriminator(ConfigFromInit, TracedBuildMixin, keras.Model):
     ):
         super().__init__(**kwargs)
         self.scales = tuple(scales)
-        self.disc_kwargs = dict(
-            num_channels=num_channels,
-            block_expansion=block_expansion,
-            num_blocks=num_blocks,
-            max_features=max_features,
-            sn=sn,
-            use_kp=use_kp,
-            num_kp=num_kp,
-            kp_variance=kp_variance,
-        )
+        # Every argument but the scales configures each scale's Discriminator.
+        self.disc_kwargs = {
+            key: value for key, value in self._init_arguments.items() if key != "scales"
+        }
         self.discs = [
-            Discriminator(
-                name=f"disc_{scale_key(s).replace('.', '-')}", **self.disc_kwargs
-            )
+            Discriminator(name=f"disc_{scale_name(s)}", **self.disc_kwargs)
             for s in self.scales
         ]
-        self.downs = [
-            AntiAliasDownsample(
-                num_channels, s, name=f"down_{scale_key(s).replace('.', '-')}"
-            )
-            for s in self.scales
-        ]
+        self.pyramid = ImagePyramid(self.scales, num_channels, name="pyramid")
 
     def dummy_inputs(self, frame_shape):
         kp = dummy_keypoints(self.disc_kwargs["num_kp"], False)
         return (keras.ops.zeros((1, *frame_shape)),), {"kp": kp}
-
-    def pyramid(self, images):
-        """``{'prediction_<scale>': image at that scale}``."""
-        return {
-            f"prediction_{scale_key(s)}": down(images)
-            for s, down in zip(self.scales, self.downs, strict=True)
-        }
 
     def call(self, images, kp=None, training=None):
         if not isinstance(images, dict):

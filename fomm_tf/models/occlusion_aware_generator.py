@@ -107,13 +107,11 @@ class OcclusionAwareGenerator(ConfigFromInit, TracedBuildMixin, keras.Model):
             out = block(out, training=training)
         return tf.sigmoid(self.final(out))
 
-    def moved_features(
-        self, source, features, kp_source, kp_driving, training=None, debug=False
-    ):
+    def moved_features(self, source, features, kp_source, kp_driving, training=None):
         """(dense motion dict, source features warped by it times the occlusion
         map, paper eq. 8)."""
         motion = self.dense_motion_network(
-            source, kp_driving, kp_source, training=training, debug=debug
+            source, kp_driving, kp_source, training=training
         )
         features = self.warp(features, motion["deformation"])
         if "occlusion_map" in motion:
@@ -123,15 +121,7 @@ class OcclusionAwareGenerator(ConfigFromInit, TracedBuildMixin, keras.Model):
             features = features * occlusion
         return motion, features
 
-    def call(
-        self,
-        source,
-        kp_source,
-        kp_driving,
-        training=None,
-        debug=False,
-        source_features=None,
-    ):
+    def call(self, source, kp_source, kp_driving, training=None, source_features=None):
         """``source_features``: ``encode(source)`` when the caller has it already."""
         features = source_features
         if features is None:
@@ -139,11 +129,9 @@ class OcclusionAwareGenerator(ConfigFromInit, TracedBuildMixin, keras.Model):
         out = {}
         if self.dense_motion_network is not None:
             motion, features = self.moved_features(
-                source, features, kp_source, kp_driving, training, debug
+                source, features, kp_source, kp_driving, training
             )
             out.update(motion)
             out["deformed"] = self.warp(source, motion["deformation"])
-        if debug:
-            out["bottleneck_input"] = features
         out["prediction"] = self.decode(features, training=training)
         return out

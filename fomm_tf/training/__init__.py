@@ -18,7 +18,7 @@ Running a training (what ``python -m fomm_tf.train`` does)::
 picks the distribution strategy.
 """
 
-from fomm_tf.training.image_pyramid import ImagePyramid
+from fomm_tf.layers import ImagePyramid
 from fomm_tf.training.objectives import discriminator_losses, generator_losses
 from fomm_tf.training.session import (
     VGG_RECIPE,

@@ -7,16 +7,34 @@ each loss by ``num_replicas_in_sync`` before taking gradients, so that the summe
 replica gradients equal the gradient of the global-batch mean.
 
 Every term is a mean over all elements of its tensor; weights come from
-``train_params.loss_weights`` and terms whose weights are zero are skipped, so
-their keys are absent, as in the official code.
+``train_params.loss_weights``. :func:`active_losses` decides which terms a run
+has (those whose weights are zero are skipped, so their keys are absent, as in
+the official code); the trainer, its logs and the VGG loading ask it too.
 """
 
 import tensorflow as tf
 
 from fomm_tf import geometry
-from fomm_tf.models.multi_scale_discriminator import scale_key
+from fomm_tf.layers.image_pyramid import scale_key
 from fomm_tf.training.transform import Transform
 from fomm_tf.training.vgg19 import NUM_SLICES
+
+
+def active_losses(loss_weights):
+    """The loss terms these weights switch on, in the official order: the
+    generator's terms, then ``disc_gan`` when the GAN is on (the official
+    condition for a discriminator step, ``generator_gan != 0``)."""
+    gan = loss_weights.generator_gan != 0
+    switches = {
+        "perceptual": sum(loss_weights.perceptual) != 0,
+        "reconstruction": loss_weights.reconstruction != 0,
+        "gen_gan": gan,
+        "feature_matching": gan and sum(loss_weights.feature_matching) != 0,
+        "equivariance_value": loss_weights.equivariance_value != 0,
+        "equivariance_jacobian": loss_weights.equivariance_jacobian != 0,
+        "disc_gan": gan,
+    }
+    return [name for name, active in switches.items() if active]
 
 
 def _detach_kp(kp):
@@ -126,7 +144,7 @@ def _weighted_sum(parts, weight_of):
     return total
 
 
-def _gan_losses(discriminator, weights, pyramids, kp, training, record):
+def _gan_losses(discriminator, weights, active, pyramids, kp, training, record):
     """``gen_gan`` and ``feature_matching``: D(generated) first, then D(real)."""
     pyramid_real, pyramid_generated = pyramids
     maps_generated = discriminator(pyramid_generated, kp=kp, training=training)
@@ -139,7 +157,7 @@ def _gan_losses(discriminator, weights, pyramids, kp, training, record):
         gen_gan_parts=gan_parts,
     )
     losses = {"gen_gan": _weighted_sum(gan_parts, lambda _: weights.generator_gan)}
-    if sum(weights.feature_matching) != 0:
+    if "feature_matching" in active:
         fm_parts = feature_matching_parts(
             maps_real, maps_generated, disc_scales, weights.feature_matching
         )
@@ -150,17 +168,19 @@ def _gan_losses(discriminator, weights, pyramids, kp, training, record):
     return losses
 
 
-def _equivariance_losses(kp_detector, weights, driving, transform, training, record):
+def _equivariance_losses(
+    kp_detector, weights, active, driving, transform, training, record
+):
     """Equivariance value and jacobian losses on the warped driving frame."""
     kp_driving = record["kp_driving"]
     transformed_frame = transform.transform_frame(driving)
     transformed_kp = kp_detector(transformed_frame, training=training)
     record.update(transformed_frame=transformed_frame, transformed_kp=transformed_kp)
     losses = {}
-    if weights.equivariance_value != 0:
+    if "equivariance_value" in active:
         value = equivariance_value_part(kp_driving, transformed_kp, transform)
         losses["equivariance_value"] = weights.equivariance_value * value
-    if weights.equivariance_jacobian != 0:
+    if "equivariance_jacobian" in active:
         product = equivariance_jacobian_product(kp_driving, transformed_kp, transform)
         record["jacobian_product"] = product
         value = _mean_abs(tf.eye(2, dtype=product.dtype) - product)
@@ -202,16 +222,18 @@ def generator_losses(
 
     Returns:
       ``(losses, generated)``: ``losses`` holds the weighted scalar means
-      ``perceptual``, ``gen_gan``, ``feature_matching``, ``equivariance_value``,
-      ``equivariance_jacobian`` (those with non-zero weights).  They are
-      per-replica means: under a distribution strategy divide by
-      ``num_replicas_in_sync`` before differentiating.  Differentiate their sum
-      w.r.t. the detector and generator variables only.  ``generated`` is the
-      generator output plus ``kp_source``, ``kp_driving`` and, with equivariance
-      losses, ``transformed_frame`` and ``transformed_kp``.
+      ``perceptual``, ``reconstruction``, ``gen_gan``, ``feature_matching``,
+      ``equivariance_value``, ``equivariance_jacobian`` (those that
+      :func:`active_losses` names).  They are per-replica means: under a
+      distribution strategy divide by ``num_replicas_in_sync`` before
+      differentiating.  Differentiate their sum w.r.t. the detector and
+      generator variables only.  ``generated`` is the generator output plus
+      ``kp_source``, ``kp_driving`` and, with equivariance losses,
+      ``transformed_frame`` and ``transformed_kp``.
     """
     record = {} if intermediates is None else intermediates
     weights = train_params.loss_weights
+    active = active_losses(weights)
     kp_source = kp_detector(source, training=training)
     kp_driving = kp_detector(driving, training=training)
     generated = dict(
@@ -223,7 +245,7 @@ def generator_losses(
     pyramid_generated = pyramid(generated["prediction"])
     record.update(pyramid_real=pyramid_real, pyramid_generated=pyramid_generated)
     losses = {}
-    if sum(weights.perceptual) != 0:
+    if "perceptual" in active:
         parts = perceptual_parts(
             vgg,
             pyramid_generated,
@@ -235,22 +257,22 @@ def generator_losses(
         losses["perceptual"] = _weighted_sum(
             parts, lambda key: weights.perceptual[key[1] - 1]
         )
-    if weights.reconstruction != 0:
+    if "reconstruction" in active:
         losses["reconstruction"] = weights.reconstruction * pyramid_l1(
             pyramid_generated, pyramid_real
         )
-    if weights.generator_gan != 0:
+    if "gen_gan" in active:
         pyramids = (pyramid_real, pyramid_generated)
         kp = _detach_kp(kp_driving)
         losses.update(
-            _gan_losses(discriminator, weights, pyramids, kp, training, record)
+            _gan_losses(discriminator, weights, active, pyramids, kp, training, record)
         )
-    if weights.equivariance_value + weights.equivariance_jacobian != 0:
+    if {"equivariance_value", "equivariance_jacobian"} & set(active):
         if transform is None:
             transform = Transform(tf.shape(driving)[0], train_params.transform_params)
         losses.update(
             _equivariance_losses(
-                kp_detector, weights, driving, transform, training, record
+                kp_detector, weights, active, driving, transform, training, record
             )
         )
         generated.update(

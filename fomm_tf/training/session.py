@@ -27,21 +27,21 @@ from absl import logging
 from fomm_tf import load_checkpoint, load_config
 from fomm_tf.data.pipeline import make_train_dataset, steps_per_epoch
 from fomm_tf.fomm_models import build_models
-from fomm_tf.training.image_pyramid import ImagePyramid
+from fomm_tf.layers import ImagePyramid
 from fomm_tf.training.learning_rate_milestones import MilestoneLearningRate
 from fomm_tf.training.loss_log import LossLog
+from fomm_tf.training.objectives import active_losses
 from fomm_tf.training.progress_checkpoint import ProgressCheckpoint
 from fomm_tf.training.tensorboard_log import EpochScalars
 from fomm_tf.training.trainer import FommTrainer, make_optimizers
 from fomm_tf.training.training_state import TrainingState
+from fomm_tf.training.transform import with_random_warps
 from fomm_tf.training.vgg19 import Vgg19Features, build_vgg19, numpy_recipe_weights
 from fomm_tf.training.visualization_callback import VisualizationCallback
 
 # ``--vgg_weights`` value selecting the fixture's random stand-in VGG19.
 VGG_RECIPE = "numpy-recipe"
 VISUALIZED_PAIRS = 4
-# Folds the seed into the data stream's and the warps' key spaces apart.
-WARP_STREAM = 1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,7 +106,7 @@ def resolve_config(options):
 def build_vgg(cfg, weights):
     """The perceptual network: None without perceptual terms, else VGG19 from
     ``weights`` (a .pth/.h5 file, or ``numpy-recipe`` for the random stand-in)."""
-    if sum(cfg.train_params.loss_weights.perceptual) == 0:
+    if "perceptual" not in active_losses(cfg.train_params.loss_weights):
         return None
     if weights is None:
         raise ValueError(
@@ -146,33 +146,6 @@ def load_start_weights(trainer, config_path, checkpoint_path):
         getattr(trainer, name).set_weights(getattr(loaded, name).get_weights())
 
 
-def with_warp_parameters(dataset, transform_params, batch_size, seed, start_step):
-    """Adds the equivariance warp of every sample, drawn from (seed, step).
-
-    ``theta`` (B, 2, 3) = I + N(0, sigma_affine^2) and ``control_params``
-    (B, 1, P^2) = N(0, sigma_tps^2), as the official ``Transform``; rows travel
-    with their samples when a strategy splits the batch, so any replica count
-    sees the same warps.
-    """
-    key = tf.constant([seed, WARP_STREAM], tf.int64)
-    points = transform_params.points_tps or 0
-
-    def add(step, batch):
-        step_key = tf.random.experimental.stateless_fold_in(key, step)
-        keys = tf.random.experimental.stateless_split(step_key, num=2)
-        theta = tf.eye(2, 3, batch_shape=[batch_size]) + tf.random.stateless_normal(
-            (batch_size, 2, 3), keys[0], stddev=transform_params.sigma_affine
-        )
-        control = tf.random.stateless_normal(
-            (batch_size, 1, points**2),
-            keys[1],
-            stddev=transform_params.sigma_tps or 0.0,
-        )
-        return {**batch, "theta": theta, "control_params": control}
-
-    return dataset.enumerate(start=start_step).map(add)
-
-
 def training_stream(cfg, options, start_step):
     """Batches from global step ``start_step`` on, with their warps."""
     batch_size = cfg.train_params.batch_size
@@ -183,7 +156,7 @@ def training_stream(cfg, options, start_step):
         seed=options.seed,
         start_step=start_step,
     )
-    return with_warp_parameters(
+    return with_random_warps(
         dataset, cfg.train_params.transform_params, batch_size, options.seed, start_step
     )
 
@@ -214,7 +187,12 @@ def export_models(trainer, cfg, path):
 
 
 def _callbacks(trainer, state, cfg, options, steps, start, is_chief):
-    """Schedule and checkpoint callbacks on every worker, logging on the chief."""
+    """Schedule and checkpoint callbacks on every worker, logging on the chief.
+
+    The checkpoint comes last: an epoch's log line, scalars and picture are
+    written before the checkpoint records the epoch as done, so a run killed
+    in between replays the epoch instead of losing them.
+    """
     train_params = cfg.train_params
     optimizers = trainer.optimizers_by_name()
     rates = [
@@ -222,10 +200,7 @@ def _callbacks(trainer, state, cfg, options, steps, start, is_chief):
         (optimizers["discriminator"], train_params.lr_discriminator),
         (optimizers["kp_detector"], train_params.lr_kp_detector),
     ]
-    callbacks = [
-        MilestoneLearningRate(rates, train_params.epoch_milestones),
-        ProgressCheckpoint(state, steps, options.save_every_steps, start),
-    ]
+    callbacks = [MilestoneLearningRate(rates, train_params.epoch_milestones)]
     if is_chief:
         log_dir = options.log_dir
         callbacks += [
@@ -238,7 +213,10 @@ def _callbacks(trainer, state, cfg, options, steps, start, is_chief):
                 cfg.visualizer_params,
             ),
         ]
-    return callbacks
+    return [
+        *callbacks,
+        ProgressCheckpoint(state, steps, options.save_every_steps, start),
+    ]
 
 
 def _fit_segments(start, num_epochs, steps):

@@ -14,7 +14,11 @@ Batch statistics match too when the networks use synchronised batch norm.
 import keras
 import tensorflow as tf
 
-from fomm_tf.training.objectives import discriminator_losses, generator_losses
+from fomm_tf.training.objectives import (
+    active_losses,
+    discriminator_losses,
+    generator_losses,
+)
 from fomm_tf.training.transform import Transform
 
 # Official ``torch.optim.Adam(..., betas=(0.5, 0.999))``; torch's default eps.
@@ -40,24 +44,6 @@ def make_optimizers(train_params):
         make_optimizer(train_params.lr_discriminator, "optimizer_discriminator"),
         make_optimizer(train_params.lr_kp_detector, "optimizer_kp_detector"),
     )
-
-
-def generator_loss_names(loss_weights):
-    """Keys ``generator_losses`` returns for these weights, in official order."""
-    names = []
-    if sum(loss_weights.perceptual) != 0:
-        names.append("perceptual")
-    if loss_weights.reconstruction != 0:
-        names.append("reconstruction")
-    if loss_weights.generator_gan != 0:
-        names.append("gen_gan")
-        if sum(loss_weights.feature_matching) != 0:
-            names.append("feature_matching")
-    if loss_weights.equivariance_value != 0:
-        names.append("equivariance_value")
-    if loss_weights.equivariance_jacobian != 0:
-        names.append("equivariance_jacobian")
-    return names
 
 
 def _multi_worker():
@@ -101,11 +87,8 @@ class FommTrainer(keras.Model):
         self.freeze_detector = self.train_params.lr_kp_detector == 0
         if self.freeze_detector:
             models.kp_detector.trainable = False
-        weights = self.train_params.loss_weights
-        self.trains_discriminator = weights.generator_gan != 0
-        names = generator_loss_names(weights)
-        if self.trains_discriminator:
-            names.append("disc_gan")
+        names = active_losses(self.train_params.loss_weights)
+        self.trains_discriminator = "disc_gan" in names
         self.loss_trackers = {name: keras.metrics.Mean(name=name) for name in names}
         self.nonfinite_steps = tf.Variable(
             0.0,

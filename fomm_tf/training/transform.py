@@ -1,4 +1,9 @@
-"""Random affine + TPS warp of the equivariance losses (official ``Transform``)."""
+"""Random affine + TPS warp of the equivariance losses (official ``Transform``).
+
+The one place the warps are drawn: :func:`draw_warp_parameters`, from a
+stateless seed. Training draws each batch's warp from (seed, global step)
+(:func:`with_random_warps`), so a resumed run sees the same warps.
+"""
 
 import tensorflow as tf
 
@@ -6,33 +11,75 @@ from fomm_tf import geometry
 
 # Official ``torch.log(distances + 1e-6)`` of the TPS radial basis.
 TPS_LOG_EPSILON = 1e-6
+# Folds a run's seed into the warps' key space, apart from the data stream's.
+WARP_STREAM = 1
+
+
+def draw_warp_parameters(batch_size, transform_params, seed=None):
+    """``(theta, control_params)`` of ``batch_size`` random warps.
+
+    ``theta`` (B, 2, 3) = I + N(0, sigma_affine^2) and ``control_params``
+    (B, 1, P^2) = N(0, sigma_tps^2), as the official ``Transform``, drawn from
+    the stateless ``seed`` (2,) (a fresh random seed when None).
+    """
+    if seed is None:
+        seed = tf.random.uniform((2,), maxval=tf.int64.max, dtype=tf.int64)
+    keys = tf.random.experimental.stateless_split(seed, num=2)
+    theta = tf.eye(2, 3, batch_shape=[batch_size]) + tf.random.stateless_normal(
+        (batch_size, 2, 3), keys[0], stddev=transform_params.sigma_affine
+    )
+    points = transform_params.points_tps or 0
+    control_params = tf.random.stateless_normal(
+        (batch_size, 1, points**2), keys[1], stddev=transform_params.sigma_tps or 0.0
+    )
+    return theta, control_params
+
+
+def with_random_warps(dataset, transform_params, batch_size, seed, start_step):
+    """Adds ``theta`` and ``control_params`` to every batch of ``dataset``, drawn
+    from (``seed``, global step) with the first batch at ``start_step``.
+
+    Rows travel with their samples when a strategy splits the batch, so any
+    replica count sees the same warps.
+    """
+    key = tf.constant([seed, WARP_STREAM], tf.int64)
+
+    def add(step, batch):
+        step_key = tf.random.experimental.stateless_fold_in(key, step)
+        theta, control_params = draw_warp_parameters(
+            batch_size, transform_params, step_key
+        )
+        return {**batch, "theta": theta, "control_params": control_params}
+
+    return dataset.enumerate(start=start_step).map(add)
 
 
 class Transform:
     """A random warp per batch element (paper Sec. 3.3, equivariance constraints).
 
-    ``warp(c) = A c + t + sum_k p_k U(|c - c_k|_1)`` with ``theta = [A | t]`` =
-    I + N(0, sigma_affine^2) and, when ``sigma_tps`` and ``points_tps`` are set,
-    TPS parameters p ~ N(0, sigma_tps^2) on a ``points_tps``^2 grid of control
-    points c_k.  As the official code: the distance is L1, ``U(r) = r^2 log(r +
-    1e-6)`` and the TPS sum is one scalar added to both x and y.
+    ``warp(c) = A c + t + sum_k p_k U(|c - c_k|_1)`` with ``theta = [A | t]`` and,
+    when ``sigma_tps`` and ``points_tps`` are set, TPS parameters p on a
+    ``points_tps``^2 grid of control points c_k (see
+    :func:`draw_warp_parameters`).  As the official code: the distance is L1,
+    ``U(r) = r^2 log(r + 1e-6)`` and the TPS sum is one scalar added to both x
+    and y.
 
     Args:
       batch_size: B (a Python int or a scalar tensor).
       transform_params: ``fomm_tf.config.TransformParams``.
       theta: optional (B, 2, 3) to inject instead of drawing.
       control_params: optional (B, 1, points_tps^2) to inject instead of drawing.
-      rng: optional ``tf.random.Generator`` for the draws (else ``tf.random``).
+      seed: optional stateless seed (2,) of the draws (else a random one).
     """
 
     def __init__(
-        self, batch_size, transform_params, theta=None, control_params=None, rng=None
+        self, batch_size, transform_params, theta=None, control_params=None, seed=None
     ):
         self.batch_size = batch_size
-        normal = rng.normal if rng is not None else tf.random.normal
-        if theta is None:
-            noise = normal((batch_size, 2, 3), stddev=transform_params.sigma_affine)
-            theta = noise + tf.eye(2, 3)[None]
+        if theta is None or control_params is None:
+            drawn = draw_warp_parameters(batch_size, transform_params, seed)
+            theta = drawn[0] if theta is None else theta
+            control_params = drawn[1] if control_params is None else control_params
         self.theta = tf.convert_to_tensor(theta, tf.float32)  # (B, 2, 3)
         points = transform_params.points_tps
         self.tps = transform_params.sigma_tps is not None and points is not None
@@ -40,10 +87,6 @@ class Transform:
             return
         grid = geometry.make_coordinate_grid(points, points)
         self.control_points = tf.reshape(grid, (-1, 2))  # (P^2, 2), k = P * iy + ix
-        if control_params is None:
-            control_params = normal(
-                (batch_size, 1, points**2), stddev=transform_params.sigma_tps
-            )
         self.control_params = tf.convert_to_tensor(control_params, tf.float32)
 
     def _affine(self, coordinates):

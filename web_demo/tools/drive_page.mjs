@@ -1,5 +1,5 @@
 // Drives the demo page in headless Chromium (playwright-core, the system
-// browser: never downloads one). Used by tests/test_web_demo.py and
+// browser: never downloads one). Used by tests/web_demo/test_web_demo.py and
 // python -m web_demo.bench.
 //
 //   node drive_page.mjs animate URL OUT_DIR SOURCE_IMAGE DRIVING_VIDEO

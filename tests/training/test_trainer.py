@@ -10,130 +10,15 @@ whose statistics are those of the global batch, so the runs match 1 replica.
 
 import json
 import os
-import re
 import signal
 import socket
 import subprocess
 import sys
-import zipfile
-from pathlib import Path
 
-import h5py
 import numpy as np
 import pytest
-import yaml
 
-REPO = Path(__file__).resolve().parents[1]
-
-# 64x64, widths 4-8, 4 keypoints: every network and loss term, small.
-TINY_CONFIG = {
-    "dataset_params": {
-        "frame_shape": [64, 64, 3],
-        "id_sampling": False,
-        "augmentation_params": {
-            "flip_param": {"horizontal_flip": True, "time_flip": True}
-        },
-    },
-    "model_params": {
-        "common_params": {"num_kp": 4, "num_channels": 3, "estimate_jacobian": True},
-        "kp_detector_params": {
-            "temperature": 0.1,
-            "block_expansion": 4,
-            "max_features": 8,
-            "scale_factor": 0.5,
-            "num_blocks": 2,
-        },
-        "generator_params": {
-            "block_expansion": 4,
-            "max_features": 8,
-            "num_down_blocks": 2,
-            "num_bottleneck_blocks": 1,
-            "estimate_occlusion_map": True,
-            "dense_motion_params": {
-                "block_expansion": 4,
-                "max_features": 8,
-                "num_blocks": 2,
-                "scale_factor": 0.5,
-            },
-        },
-        "discriminator_params": {
-            "scales": [1],
-            "block_expansion": 4,
-            "max_features": 8,
-            "num_blocks": 2,
-            "sn": True,
-        },
-    },
-    "train_params": {
-        "num_epochs": 2,
-        "num_repeats": 2,
-        "epoch_milestones": [1],
-        "lr_generator": 2.0e-4,
-        "lr_discriminator": 2.0e-4,
-        "lr_kp_detector": 2.0e-4,
-        "batch_size": 4,
-        "scales": [1],
-        "checkpoint_freq": 1,
-        "transform_params": {"sigma_affine": 0.05, "sigma_tps": 0.005, "points_tps": 5},
-        "loss_weights": {
-            "generator_gan": 1,
-            "discriminator_gan": 1,
-            "feature_matching": [10, 10],
-            "perceptual": [0, 0, 0, 0, 0],
-            "equivariance_value": 10,
-            "equivariance_jacobian": 10,
-        },
-    },
-    "visualizer_params": {
-        "kp_size": 2,
-        "draw_border": True,
-        "colormap": "gist_rainbow",
-    },
-}
-
-
-def write_config(path, loss_weights=None, **train_overrides):
-    """The tiny config with ``train_params`` overrides, as a YAML file."""
-    config = json.loads(json.dumps(TINY_CONFIG))
-    config["train_params"].update(train_overrides)
-    config["train_params"]["loss_weights"].update(loss_weights or {})
-    Path(path).write_text(yaml.safe_dump(config))
-    return path
-
-
-def keras_weights(path):
-    """``{h5 path: array}`` of every variable stored in a ``.keras`` file."""
-    weights = {}
-    with zipfile.ZipFile(path) as archive, archive.open("model.weights.h5") as raw:
-        with h5py.File(raw, "r") as file:
-            file.visititems(
-                lambda name, item: (
-                    weights.__setitem__(name, np.asarray(item))
-                    if isinstance(item, h5py.Dataset)
-                    else None
-                )
-            )
-    return weights
-
-
-# Batch-norm moving mean / variance (Keras BN variables 2 and 3).
-STATISTICS = re.compile(r"norm\d*/vars/[23]$")
-
-
-def differences(path_a, path_b):
-    """(max |a - b| of the learned weights, max |a - b| / |a| of the batch-norm
-    moving statistics) of two ``.keras`` files."""
-    weights_a, weights_b = keras_weights(path_a), keras_weights(path_b)
-    assert weights_a.keys() == weights_b.keys()
-    learned = [name for name in weights_a if not STATISTICS.search(name)]
-    statistics = [name for name in weights_a if STATISTICS.search(name)]
-    assert len(learned) > 50 and len(statistics) > 20
-    largest = max(np.abs(weights_a[n] - weights_b[n]).max() for n in learned)
-    relative = max(
-        (np.abs(weights_a[n] - weights_b[n]) / np.abs(weights_a[n]).clip(1e-3)).max()
-        for n in statistics
-    )
-    return float(largest), float(relative)
+from tests.harness import REPO, differences, tiny_config, write_config
 
 
 @pytest.fixture(scope="session")
@@ -177,7 +62,11 @@ train(TrainOptions(**args["options"]), strategy=make_strategy(args["devices"]),
 # 2 epochs x 3 steps, global batch 4; checkpoints at (0, 2), (1, 0), (1, 2).
 # Small rates keep 6 steps in the regime where the float rounding of different
 # replica splits stays below 1e-5 (the detector's gradients amplify it).
-SMALL_RATES = dict(lr_generator=2e-6, lr_discriminator=2e-6, lr_kp_detector=2e-6)
+SMALL_RATES = dict(
+    train_params__lr_generator=2e-6,
+    train_params__lr_discriminator=2e-6,
+    train_params__lr_kp_detector=2e-6,
+)
 STEPS_PER_EPOCH = 3
 SAVE_EVERY_STEPS = 2
 
@@ -247,7 +136,7 @@ def runs(tmp_path_factory, synthetic_root):
     """All subprocess runs, started together (tracing is single-threaded):
     1 replica, 2 mirrored replicas, 2 workers, and one killed then resumed."""
     workdir = tmp_path_factory.mktemp("runs")
-    write_config(workdir / "tiny.yaml", **SMALL_RATES)
+    write_config(workdir / "tiny.yaml", tiny_config(**SMALL_RATES))
     workers = [f"127.0.0.1:{port}" for port in free_ports(2)]
     # One replica with synchronised batch norm: the same (one-pass) variance
     # arithmetic as the replicated runs.
@@ -375,7 +264,6 @@ def _random_batches(nan_from_step):
 def test_frozen_detector_and_nan_stop_keep_last_good_state(tmp_path):
     import tensorflow as tf
 
-    from fomm_tf import load_config
     from fomm_tf.training import build_trainer
     from fomm_tf.training.progress_checkpoint import (
         NonFiniteLossError,
@@ -383,7 +271,7 @@ def test_frozen_detector_and_nan_stop_keep_last_good_state(tmp_path):
     )
     from fomm_tf.training.training_state import TrainingState
 
-    cfg = load_config(write_config(tmp_path / "tiny.yaml", lr_kp_detector=0))
+    cfg = tiny_config(train_params__lr_kp_detector=0)
     trainer = build_trainer(cfg, None, synchronized_bn=False)
     assert trainer.trainable_variables and not trainer.kp_detector.trainable_weights
     detector_before = [w.copy() for w in trainer.kp_detector.get_weights()]

@@ -2,9 +2,9 @@
 
 import numpy as np
 import pytest
-from conftest import nhwc
 
 import fomm_tf
+from tests.harness import nhwc, record_returns
 
 KP_ATOL = 1e-4  # keypoints, jacobians, heatmaps, masks, occlusion, flows
 IMAGE_ATOL = 3e-4  # generator fed the reference keypoints
@@ -46,26 +46,34 @@ def test_legacy_and_zip_checkpoints_give_identical_weights(fixtures_dir, models)
         np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
 
 
-def test_keypoint_detector(models, source, reference_io):
+def test_keypoint_detector(models, source, reference_io, monkeypatch):
     io = reference_io
-    kp = models.kp_detector(source, return_heatmap=True)
+    heatmaps = record_returns(monkeypatch, models.kp_detector, "heatmap")
+    kp = models.kp_detector(source)
     assert_close(kp["value"], io["kp_source/value"], KP_ATOL)
     assert_close(kp["jacobian"], io["kp_source/jacobian"], KP_ATOL)
-    assert_close(kp["heatmap"], nhwc(io["kp_source/heatmap"]), KP_ATOL)
+    assert_close(heatmaps[0], nhwc(io["kp_source/heatmap"]), KP_ATOL)
     driving = models.kp_detector(nhwc(io["driving"]))
     assert_close(driving["value"], io["kp_driving/value"], KP_ATOL)
     assert_close(driving["jacobian"], io["kp_driving/jacobian"], KP_ATOL)
 
 
-def test_keypoint_detector_intermediates(models, source, reference_io):
+def test_keypoint_detector_intermediates(models, source, reference_io, monkeypatch):
     detector = models.kp_detector
     down = detector.down(source)
     assert_close(down, nhwc(reference_io["kp_source/down"]), 1e-5)
-    feature_map, parts = detector.predictor(down, return_intermediates=True)
-    for i, block in enumerate(parts["encoder"]):
+    hourglass = detector.predictor
+    encoder = [
+        record_returns(monkeypatch, block, "call") for block in hourglass.down_blocks
+    ]
+    decoder = [
+        record_returns(monkeypatch, block, "call") for block in hourglass.up_blocks
+    ]
+    feature_map = hourglass(down)
+    for i, (block,) in enumerate(encoder):
         expected = nhwc(reference_io[f"kp_source/encoder/down_block_{i}"])
         assert_close(block, expected, KP_ATOL)
-    for i, block in enumerate(parts["decoder"]):
+    for i, (block,) in enumerate(decoder):
         expected = nhwc(reference_io[f"kp_source/decoder/up_block_{i}"])
         assert_close(block, expected, KP_ATOL)
     assert_close(feature_map, nhwc(reference_io["kp_source/feature_map"]), KP_ATOL)
@@ -85,25 +93,30 @@ def test_generator_on_reference_keypoints(models, source, reference_io, frame):
     assert_close(out["prediction"], nhwc(io[f"gen/{frame}/prediction"]), IMAGE_ATOL)
 
 
-def test_generator_intermediates(models, source, reference_io):
+def test_generator_intermediates(models, source, reference_io, monkeypatch):
     io = reference_io
-    out = models.generator(
+    generator = models.generator
+    dense_motion = generator.dense_motion_network
+    motions = record_returns(monkeypatch, dense_motion, "sparse_motions")
+    heatmaps = record_returns(monkeypatch, dense_motion, "heatmap_representation")
+    moved = record_returns(monkeypatch, generator, "moved_features")
+    out = generator(
         source,
         kp_source=reference_kp(io, "kp_source"),
         kp_driving=reference_kp(io, "kp_driving", 0),
-        debug=True,
     )
     sparse = np.transpose(io["gen/0/sparse_deformed"], (0, 1, 3, 4, 2))
     assert_close(out["sparse_deformed"], sparse, KP_ATOL)
-    motions = np.transpose(io["gen/0/dm/sparse_motion"], (0, 2, 3, 1, 4))
-    assert_close(out["sparse_motion"], motions, KP_ATOL)
+    expected = np.transpose(io["gen/0/dm/sparse_motion"], (0, 2, 3, 1, 4))
+    assert_close(motions[0], expected, KP_ATOL)
     heatmap = nhwc(io["gen/0/dm/heatmap_representation"][:, :, 0])
-    assert_close(out["heatmap_representation"], heatmap, KP_ATOL)
+    assert_close(heatmaps[0], heatmap, KP_ATOL)
     # Warped features and images amplify flow rounding by their spatial gradient,
     # like the prediction: its tolerance applies, relative to their magnitude.
     bottleneck = nhwc(io["gen/0/bottleneck_input"])
     atol = IMAGE_ATOL * np.abs(bottleneck).max()
-    assert_close(out["bottleneck_input"], bottleneck, atol)
+    _, features = moved[0]
+    assert_close(features, bottleneck, atol)
     assert_close(out["deformed"], nhwc(io["gen/0/deformed"]), IMAGE_ATOL)
 
 

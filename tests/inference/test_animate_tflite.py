@@ -2,37 +2,32 @@
 the Keras backend's (issue 4, item 5), with the fixture checkpoint at 256x256."""
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 
 import numpy as np
 import pytest
-from absl import flags
-from conftest import FIXTURES, REPO, nhwc
-from test_animate import read_folder, save_folder, save_png
 
-import fomm_tf
 from export import tflite
 from fomm_tf import animate, video_io
+from tests.harness import (
+    FIXTURE_CONFIG,
+    FIXTURE_FLAGS,
+    nhwc,
+    read_folder,
+    run_animate,
+    run_module,
+    save_png,
+    write_video,
+)
 
 pytestmark = pytest.mark.slow
-CONFIG = FIXTURES / "vox_small.yaml"
-CHECKPOINT = FIXTURES / "vox_small.pth.tar"
 PLANTED = 4  # driving frame equal to the source (the best frame)
-KERAS = (f"--config={CONFIG}", f"--checkpoint={CHECKPOINT}")
 
 
 @pytest.fixture(scope="module")
-def models():
-    return fomm_tf.load_checkpoint(CONFIG, CHECKPOINT)
-
-
-@pytest.fixture(scope="module")
-def tflite_dir(models, tmp_path_factory):
+def tflite_dir(fixture_models, tmp_path_factory):
     out = tmp_path_factory.mktemp("export")
-    return tflite.export_tflite(models, out, ["float32"])["float32"]
+    return tflite.export_tflite(fixture_models, out, ["float32"])["float32"]
 
 
 @pytest.fixture(scope="module")
@@ -50,26 +45,13 @@ def inputs(reference_io, tmp_path_factory):
     source = nhwc(reference_io["source"])
     frames = np.concatenate([nhwc(reference_io["driving"]), source])
     return (save_png(folder / "source.png", source[0]),
-            save_folder(folder / "driving", frames))  # fmt: skip
+            write_video(folder / "driving", frames))  # fmt: skip
 
 
 @pytest.fixture(autouse=True)
-def reuse_loaded_model(models, monkeypatch):
-    """Keras runs reuse the module's models instead of re-reading the .pth.tar."""
-    monkeypatch.setattr(animate, "load_checkpoint", lambda config, path: models)
-
-
-def run_cli(*arguments):
-    """The animate command in-process on its own flag values; returns the exit
-    message (None on success)."""
-    values = flags.FlagValues()
-    animate.define_flags(values)
-    values(["animate", "--noprogress", *arguments])
-    try:
-        animate.run(values)
-    except SystemExit as stop:
-        return stop.code
-    return None
+def reuse_loaded_model(fixture_models, monkeypatch):
+    """Keras runs reuse the loaded models instead of re-reading the .pth.tar."""
+    monkeypatch.setattr(animate, "load_checkpoint", lambda config, path: fixture_models)
 
 
 def written_frames(monkeypatch, *arguments):
@@ -83,7 +65,7 @@ def written_frames(monkeypatch, *arguments):
         write(writer, chunk)
 
     monkeypatch.setattr(video_io.VideoWriter, "write", recording)
-    assert run_cli(*arguments) is None
+    assert run_animate(*arguments) is None
     monkeypatch.undo()
     return np.concatenate(frames)
 
@@ -95,7 +77,7 @@ def test_tflite_backend_video_equals_keras(inputs, tflite_dir, tmp_path, capsys,
     common = [f"--source_image={source}", f"--driving_video={driving}",
               "--relative", "--adapt_scale", "--batch_size=2", *extra]  # fmt: skip
     keras_result, tflite_result = tmp_path / "keras", tmp_path / "tflite"
-    expected = written_frames(monkeypatch, *KERAS, *common,
+    expected = written_frames(monkeypatch, *FIXTURE_FLAGS, *common,
                               f"--result_video={keras_result}")  # fmt: skip
     keras_out = capsys.readouterr().out
     got = written_frames(monkeypatch, "--backend=tflite", f"--tflite_dir={tflite_dir}",
@@ -128,13 +110,10 @@ def test_tflite_backend_video_equals_keras(inputs, tflite_dir, tmp_path, capsys,
 def test_subprocess_tflite_backend(inputs, tflite_dir, tmp_path):
     source, driving = inputs
     result = tmp_path / "result"
-    command = [sys.executable, "-m", "fomm_tf.animate", "--backend=tflite",
-               f"--tflite_dir={tflite_dir}", f"--source_image={source}",
-               f"--driving_video={driving}", f"--result_video={result}",
-               "--noprogress"]  # fmt: skip
-    env = dict(os.environ, PYTHONPATH=str(REPO), TF_CPP_MIN_LOG_LEVEL="3")
-    done = subprocess.run(command, capture_output=True, text=True, env=env,
-                          check=False)  # fmt: skip
+    done = run_module("fomm_tf.animate", "--backend=tflite",
+                      f"--tflite_dir={tflite_dir}", f"--source_image={source}",
+                      f"--driving_video={driving}", f"--result_video={result}",
+                      "--noprogress")  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "wrote" in done.stdout and "5 frames" in done.stdout
     assert len(video_io.frame_files(result)) == 5
@@ -180,15 +159,16 @@ def test_bad_tflite_arguments_give_one_line_errors(inputs, tflite_dir, tmp_path)
              ([f"--tflite_dir={tflite_dir}"], "--tflite_dir needs --backend tflite"),
              (["--backend=tflite", f"--tflite_dir={tmp_path / 'none'}"],
               "no such export directory"),
-             (["--backend=tflite", f"--tflite_dir={tflite_dir}", f"--config={CONFIG}"],
+             (["--backend=tflite", f"--tflite_dir={tflite_dir}",
+               f"--config={FIXTURE_CONFIG}"],
               "--config does not apply to --backend tflite")]  # fmt: skip
     cases += [
         (["--backend=tflite", f"--tflite_dir={directory}"], message)
         for directory, message in broken_exports(tflite_dir, tmp_path).items()
     ]
     for arguments, message in cases:
-        error = run_cli(f"--source_image={source}", f"--driving_video={driving}",
-                        f"--result_video={result}", *arguments)  # fmt: skip
+        error = run_animate(f"--source_image={source}", f"--driving_video={driving}",
+                            f"--result_video={result}", *arguments)  # fmt: skip
         assert isinstance(error, str), arguments
         assert error.startswith("error: ") and message in error, (arguments, error)
         assert "\n" not in error

@@ -12,8 +12,8 @@ import subprocess
 
 import numpy as np
 import pytest
-from conftest import REPO
 
+from tests.harness import REPO
 from web_demo.reference import DEFAULT_CHECKPOINT, export_float32
 
 ANDROID = REPO / "android_demo"

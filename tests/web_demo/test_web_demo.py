@@ -7,14 +7,13 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO
 
 from fomm_tf import video_io
+from tests.harness import REPO, run_module
 from web_demo import serve
 from web_demo.reference import (
     DEFAULT_CHECKPOINT,
@@ -230,8 +229,7 @@ def drive_export(model_dir, out_dir):
 
 
 def test_serve_rejects_a_directory_that_is_not_an_export(tmp_path):
-    command = [sys.executable, "-m", "web_demo.serve", "--model_dir", str(tmp_path)]
-    done = subprocess.run(command, capture_output=True, text=True, cwd=REPO)
+    done = run_module("web_demo.serve", "--model_dir", tmp_path)
     assert done.returncode == 1
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "no model_card.json" in lines[0], done.stderr

@@ -7,27 +7,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import FIXTURES, nhwc
-from test_export_tflite import keras_frames
 
-import fomm_tf
 from export import ExportError, saved_model
+from tests.harness import keras_frames, nhwc
 
 # The console script installed with tensorflow, beside this interpreter.
 SAVED_MODEL_CLI = Path(sys.executable).parent / "saved_model_cli"
 
 
 @pytest.fixture(scope="module")
-def models():
-    return fomm_tf.load_checkpoint(
-        FIXTURES / "vox_small.yaml", FIXTURES / "vox_small.pth.tar"
-    )
-
-
-@pytest.fixture(scope="module")
-def exported(models, tmp_path_factory):
+def exported(fixture_models, tmp_path_factory):
     base = tmp_path_factory.mktemp("serving")
-    return saved_model.export_saved_model(models, base, "fomm", 3)
+    return saved_model.export_saved_model(fixture_models, base, "fomm", 3)
 
 
 @pytest.fixture(scope="module")
@@ -66,11 +57,11 @@ def test_layout_and_signatures(exported, loaded):
 
 
 @pytest.mark.slow
-def test_keypoints_and_animate_match_keras(models, loaded, reference_io):
+def test_keypoints_and_animate_match_keras(fixture_models, loaded, reference_io):
     source = nhwc(reference_io["source"])
     driving = nhwc(reference_io["driving"])
     flags = (1.0, 1.0, 1.0)
-    expected, _, kp_driving = keras_frames(models, source, driving, flags)
+    expected, _, kp_driving = keras_frames(fixture_models, source, driving, flags)
     detected = loaded.signatures["keypoints"](images=tf.constant(driving))
     np.testing.assert_allclose(detected["kp_value"], kp_driving["value"], atol=1e-4)
     np.testing.assert_allclose(
@@ -131,10 +122,10 @@ def test_predict_request_for_tf_serving(loaded, reference_io):
     np.testing.assert_array_equal(restored, inputs["driving"].numpy())
 
 
-def test_bad_exporter_arguments(models, tmp_path):
+def test_bad_exporter_arguments(fixture_models, tmp_path):
     with pytest.raises(ExportError, match="version"):
-        saved_model.export_saved_model(models, tmp_path, "fomm", 0)
+        saved_model.export_saved_model(fixture_models, tmp_path, "fomm", 0)
     blocker = tmp_path / "file"
     blocker.write_text("x")
     with pytest.raises(ExportError, match="cannot create output directory"):
-        saved_model.export_saved_model(models, blocker, "fomm", 1)
+        saved_model.export_saved_model(fixture_models, blocker, "fomm", 1)

@@ -1,14 +1,12 @@
 """Models for any config: variants, serialisation, full-size official configs."""
 
-import dataclasses
-
 import keras
 import numpy as np
 import pytest
-from conftest import CONFIGS
 
 import fomm_tf
 from fomm_tf import checkpoint_import
+from tests.harness import CONFIGS, fixture_config
 
 # Trainable parameters of the official modules for vox-256 (issue 2).
 VOX_256_PARAMETERS = {
@@ -17,24 +15,6 @@ VOX_256_PARAMETERS = {
     "dense_motion_network": 37_730_268,
     "discriminator": 2_758_849,
 }
-
-
-def tiny_config(fixtures_dir, frame=128, **changes):
-    """The fixture config shrunk to ``frame`` pixels, with model changes applied."""
-    cfg = fomm_tf.load_config(fixtures_dir / "vox_small.yaml")
-    model = cfg.model_params
-    sections = {
-        "common_params": model.common_params,
-        "kp_detector_params": model.kp_detector_params,
-        "generator_params": model.generator_params,
-        "discriminator_params": model.discriminator_params,
-    }
-    for key, value in changes.items():
-        section, field = key.split("__")
-        sections[section] = dataclasses.replace(sections[section], **{field: value})
-    dataset = dataclasses.replace(cfg.dataset_params, frame_shape=(frame, frame, 3))
-    model = dataclasses.replace(model, **sections)
-    return dataclasses.replace(cfg, dataset_params=dataset, model_params=model)
 
 
 def count(model):
@@ -57,25 +37,27 @@ def run_all(models, images):
 
 
 VARIANTS = {
-    "no_jacobian": {"common_params__estimate_jacobian": False},
-    "single_jacobian_map": {"kp_detector_params__single_jacobian_map": True},
+    "no_jacobian": {"model_params__common_params__estimate_jacobian": False},
+    "single_jacobian_map": {
+        "model_params__kp_detector_params__single_jacobian_map": True
+    },
     "no_sn_use_kp_two_scales": {
-        "discriminator_params__sn": False,
-        "discriminator_params__use_kp": True,
-        "discriminator_params__scales": (1.0, 0.5),
+        "model_params__discriminator_params__sn": False,
+        "model_params__discriminator_params__use_kp": True,
+        "model_params__discriminator_params__scales": (1.0, 0.5),
     },
     "other_widths": {
-        "kp_detector_params__block_expansion": 4,
-        "generator_params__block_expansion": 6,
-        "discriminator_params__block_expansion": 4,
+        "model_params__kp_detector_params__block_expansion": 4,
+        "model_params__generator_params__block_expansion": 6,
+        "model_params__discriminator_params__block_expansion": 4,
     },
 }
 
 
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
-def test_variants_import_their_own_state_dicts(fixtures_dir, variant):
+def test_variants_import_their_own_state_dicts(variant):
     """Official-layout weights of any variant map back onto a fresh model exactly."""
-    cfg = tiny_config(fixtures_dir, **VARIANTS[variant])
+    cfg = fixture_config(128, **VARIANTS[variant])
     source = fomm_tf.build_models(cfg)
     images = random_inputs(source)
     expected = run_all(source, images)
@@ -92,8 +74,8 @@ def test_variants_import_their_own_state_dicts(fixtures_dir, variant):
     assert ("jacobian" in kp) == cfg.model_params.common_params.estimate_jacobian
 
 
-def test_keypoints_and_outputs_have_documented_shapes(fixtures_dir):
-    models = fomm_tf.build_models(tiny_config(fixtures_dir, frame=128))
+def test_keypoints_and_outputs_have_documented_shapes():
+    models = fomm_tf.build_models(fixture_config(128))
     kp, generated, disc = run_all(models, random_inputs(models))
     assert kp["value"].shape == (2, 10, 2)
     assert kp["jacobian"].shape == (2, 10, 2, 2)
@@ -110,8 +92,8 @@ def test_keypoints_and_outputs_have_documented_shapes(fixtures_dir):
     assert sorted(disc) == ["feature_maps_1", "prediction_map_1"]
 
 
-def test_keras_file_round_trip_gives_identical_outputs(fixtures_dir, tmp_path):
-    cfg = tiny_config(fixtures_dir, **VARIANTS["no_sn_use_kp_two_scales"])
+def test_keras_file_round_trip_gives_identical_outputs(tmp_path):
+    cfg = fixture_config(128, **VARIANTS["no_sn_use_kp_two_scales"])
     models = fomm_tf.build_models(cfg)
     path = tmp_path / "tiny.keras"
     models.save(path)
@@ -126,8 +108,8 @@ def test_keras_file_round_trip_gives_identical_outputs(fixtures_dir, tmp_path):
         np.testing.assert_array_equal(np.asarray(want), np.asarray(got))
 
 
-def test_every_layer_round_trips_its_config(fixtures_dir):
-    models = fomm_tf.build_models(tiny_config(fixtures_dir))
+def test_every_layer_round_trips_its_config():
+    models = fomm_tf.build_models(fixture_config(128))
     for model in (models.kp_detector, models.generator, models.discriminator):
         for layer in model._flatten_layers():
             config = layer.get_config()

@@ -24,8 +24,8 @@ from fomm_tf.config import (
 )
 from fomm_tf.data.augmentation import random_crop, random_rotation
 from fomm_tf.data.pair_sampler import PairSampler
+from tests.harness import CONFIGS
 
-CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 SIZE = 16
 SHAPE = (SIZE, SIZE, 3)
 

@@ -10,7 +10,6 @@ import json
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import nhwc
 
 import fomm_tf
 from fomm_tf.checkpoint_import import (
@@ -27,6 +26,7 @@ from fomm_tf.training import (
     generator_losses,
     numpy_recipe_weights,
 )
+from tests.harness import nhwc, tiny_config
 
 pytestmark = pytest.mark.slow
 
@@ -109,11 +109,6 @@ def spectral_layers(discriminator):
     }
     layers["discs.1.conv"] = disc.conv
     return layers
-
-
-@pytest.fixture(scope="module")
-def train_io(fixtures_dir):
-    return dict(np.load(fixtures_dir / "vox_small_train_io.npz"))
 
 
 @pytest.fixture(scope="module")
@@ -401,39 +396,13 @@ def test_full_gradient_tensors(iteration, train_io):
 
 def test_zero_weights_skip_terms_and_graph_mode_runs():
     """As the official: zero-weight terms are absent; works under tf.function."""
-    cfg = config_from_dict(
-        {
-            "dataset_params": {"frame_shape": [64, 64, 3]},
-            "model_params": {
-                "common_params": {
-                    "num_kp": 4, "num_channels": 3, "estimate_jacobian": True,
-                },
-                "kp_detector_params": {
-                    "temperature": 0.1, "block_expansion": 4, "max_features": 16,
-                    "scale_factor": 0.5, "num_blocks": 3,
-                },
-                "generator_params": {
-                    "block_expansion": 4, "max_features": 16, "num_down_blocks": 2,
-                    "num_bottleneck_blocks": 1, "estimate_occlusion_map": True,
-                    "dense_motion_params": {
-                        "block_expansion": 4, "max_features": 16, "num_blocks": 3,
-                        "scale_factor": 0.5,
-                    },
-                },
-                "discriminator_params": {
-                    "scales": [1], "block_expansion": 4, "max_features": 16,
-                    "num_blocks": 2, "sn": True, "use_kp": True,
-                },
-            },
-            "train_params": {
-                "scales": [1, 0.5],
-                "loss_weights": {
-                    "generator_gan": 0, "perceptual": [0, 0, 0, 0, 0],
-                    "equivariance_jacobian": 0,
-                },
-            },
-        }
-    )  # fmt: skip
+    cfg = tiny_config(
+        model_params__discriminator_params__use_kp=True,
+        train_params__scales=[1, 0.5],
+        train_params__loss_weights__generator_gan=0,
+        train_params__loss_weights__perceptual=[0] * 5,
+        train_params__loss_weights__equivariance_jacobian=0,
+    )
     models = fomm_tf.build_models(cfg)
     pyramid = ImagePyramid(cfg.train_params.scales, 3)
     frames = tf.random.stateless_uniform((2, 2, 64, 64, 3), (1, 1))

@@ -6,13 +6,13 @@ import h5py
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import nhwc
-from test_torch_checkpoint import _dict_pickle, _tensor_ops, _write_zip
 
 from fomm_tf import CheckpointError
 from fomm_tf.training import Vgg19Features, build_vgg19, numpy_recipe_weights
 from fomm_tf.training.objectives import perceptual_depth
 from fomm_tf.training.vgg19 import CAFFE_MEAN_RGB, KERAS_LAYER_NAMES, conv_layout
+from tests.harness import nhwc
+from tests.test_torch_checkpoint import _dict_pickle, _tensor_ops, _write_zip
 
 
 def random_state_dict(seed=0):

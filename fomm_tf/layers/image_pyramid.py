@@ -1,13 +1,27 @@
-"""Multi-scale image pyramid (official ``modules/model.py``, ``ImagePyramide``)."""
+"""Multi-scale image pyramid (official ``modules/model.py``, ``ImagePyramide``).
+
+The one pyramid: training's perceptual and GAN terms and the multi-scale
+discriminator (when given a plain image) both build theirs with it.
+"""
 
 import keras
 
-from fomm_tf.layers import AntiAliasDownsample
-from fomm_tf.models.multi_scale_discriminator import scale_key
+from fomm_tf.layers.anti_alias_downsample import AntiAliasDownsample
+from fomm_tf.layers.init_config import ConfigFromInit
+
+
+def scale_key(scale):
+    """Official key of a YAML scale, ``str(scale)``: 1 -> '1', 0.5 -> '0.5'."""
+    return str(int(scale)) if float(scale).is_integer() else str(float(scale))
+
+
+def scale_name(scale):
+    """A scale as a layer-name suffix: 0.5 -> '0-5'."""
+    return scale_key(scale).replace(".", "-")
 
 
 @keras.saving.register_keras_serializable(package="fomm_tf")
-class ImagePyramid(keras.layers.Layer):
+class ImagePyramid(ConfigFromInit, keras.layers.Layer):
     """Images (B, H, W, C) -> ``{'prediction_<scale>': (B, H*s, W*s, C)}``.
 
     Each scale is the official ``AntiAliasInterpolation2d`` (gaussian blur with
@@ -21,9 +35,7 @@ class ImagePyramid(keras.layers.Layer):
         self.channels = channels
         self.keys = [f"prediction_{scale_key(s)}" for s in self.scales]
         self.downs = [
-            AntiAliasDownsample(
-                channels, s, name=f"down_{scale_key(s).replace('.', '-')}"
-            )
+            AntiAliasDownsample(channels, s, name=f"down_{scale_name(s)}")
             for s in self.scales
         ]
 
@@ -35,8 +47,3 @@ class ImagePyramid(keras.layers.Layer):
     def call(self, images):
         pairs = zip(self.keys, self.downs, strict=True)
         return {key: down(images) for key, down in pairs}
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(scales=list(self.scales), channels=self.channels)
-        return config
