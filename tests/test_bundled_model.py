@@ -6,11 +6,12 @@ from fomm_tf import animation, video_io
 from fomm_tf.benchmarks import ground_truth
 from tests.harness import run_module
 
-# Held-out figures recorded in fomm_tf/assets/TRAINING.md; the bounds leave
-# room for float differences between machines, not for a model that stops
-# animating (copying the source scores 1.0, the first bundled model 1.90).
-MAX_RECONSTRUCTION_RATIO = 0.80
-MAX_CROSS_IDENTITY_RATIO = 0.80
+# The bars; the bundled model measures 0.45 and 0.46 (held-out figures in
+# fomm_tf/assets/TRAINING.md), which leaves room for float differences between
+# machines, not for a model that stops animating (copying the source scores
+# 1.0, the first bundled model 1.90, the previous one 0.64 and 0.66).
+MAX_RECONSTRUCTION_RATIO = 0.50
+MAX_CROSS_IDENTITY_RATIO = 0.60
 MAX_LANDMARK_ERROR_PX = 2.0  # at 64x64, the bound
 
 
