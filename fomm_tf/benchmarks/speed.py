@@ -33,9 +33,9 @@ import time
 from pathlib import Path
 
 import numpy as np
-from absl import app, flags
+from absl import flags
 
-from fomm_tf import video_io
+from fomm_tf import cli, video_io
 from fomm_tf.animation import ASSETS_DIR, DEFAULT_CHECKPOINT, SAMPLE_DRIVING
 from fomm_tf.benchmarks import report
 
@@ -52,11 +52,35 @@ GOALS = {"tflite_ms": 66.0, "psnr_db": 35.0, "keras_ratio": 0.5,
 def define_flags():
     """The command's flags, defined only when run as a command."""
     flags.DEFINE_string("workdir", None, "Keeps the models, exports and clip.")
-    flags.DEFINE_integer("rounds", 3, "Interleaved rounds (official, ours).")
-    flags.DEFINE_integer("frames", 8, "Frames timed per path and round.")
-    flags.DEFINE_integer("threads", 2, "CPU threads of every implementation.")
-    flags.DEFINE_integer("clip_frames", 40, "Frames of the command-line clip.")
-    flags.DEFINE_string("cli_mode", "dynamic_int8", "TFLite mode of the CLI row.")
+    flags.DEFINE_integer(
+        "rounds",
+        3,
+        "Interleaved rounds (official, ours).",
+        lower_bound=1,
+        upper_bound=100,
+    )
+    flags.DEFINE_integer(
+        "frames",
+        8,
+        "Frames timed per path and round.",
+        lower_bound=1,
+        upper_bound=1000,
+    )
+    flags.DEFINE_integer(
+        "threads",
+        2,
+        "CPU threads of every implementation.",
+        lower_bound=1,
+        upper_bound=256,
+    )
+    flags.DEFINE_integer(
+        "clip_frames",
+        40,
+        "Frames of the command-line clip.",
+        lower_bound=1,
+        upper_bound=10_000,
+    )
+    flags.DEFINE_enum("cli_mode", "dynamic_int8", MODES, "TFLite mode of the CLI row.")
     flags.DEFINE_string("json", "speed.json", "Where to write the results.")
 
 
@@ -404,4 +428,4 @@ def main(argv):
 
 if __name__ == "__main__":
     define_flags()
-    app.run(main)
+    cli.run(main)
