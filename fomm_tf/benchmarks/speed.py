@@ -168,7 +168,7 @@ def random_vox(workdir):
 
 def write_clip(path, count, size):
     """``count`` frames of the bundled driving clip (looped), ``size`` square."""
-    frames = video_io.read_all_frames(SAMPLE_DRIVING)
+    frames = _float_frames(SAMPLE_DRIVING)
     frames = [frames[i % len(frames)] for i in range(count)]
     fitted = [video_io.fit_frame(f, (size, size, 3)) for f in frames]
     with video_io.VideoWriter(path, 25) as writer:
@@ -260,8 +260,12 @@ def quality(name, checkpoint, exports, clip, threads, config=None):
     return {"model": name, "psnr_db": scores}
 
 
+def _float_frames(path):
+    return [video_io.to_float(frame) for frame in video_io.iter_frames(path)]
+
+
 def clip_frames(path, count, size):
-    frames = video_io.read_all_frames(path)[:count]
+    frames = _float_frames(path)[:count]
     return np.stack([video_io.fit_frame(f, (size, size, 3)) for f in frames])
 
 
