@@ -19,7 +19,7 @@ from ai_edge_litert.interpreter import Interpreter
 
 from fomm_tf import animation
 from fomm_tf.errors import ExportError, brief, one_line
-from fomm_tf.inference.keypoint_normalization import FLAG_NAMES
+from fomm_tf.inference.normalization_switches import FLAG_NAMES
 
 KEYS = ("value", "jacobian")
 # The signatures (one ``.tflite`` each) that an export of each layout holds.
