@@ -16,6 +16,7 @@ from fomm_tf.models import (
 
 ALIGN = ("align_corners",)
 MAX_CONFIG_BYTES = 1 << 20
+WEIGHTS_ENTRY = "model.weights.h5"  # where Keras 3 saving stores the weights
 
 
 def _keywords(*params, drop=()):
@@ -113,7 +114,8 @@ def read_saved_config(path):
     """The ``FommConfig`` stored inside a ``.keras`` file written by ``save``.
 
     ``CheckpointError`` if the file holds no such config (not a zip, no or an
-    oversized ``config.json``, not the layout ``save`` writes); ``ConfigError``
+    oversized ``config.json``, not the layout ``save`` writes) or no weights;
+    ``ConfigError``
     if the stored config is invalid (out of range: see ``fomm_tf.config``).
     """
     try:
@@ -125,6 +127,7 @@ def read_saved_config(path):
                     f"{MAX_CONFIG_BYTES}"
                 )
             saved = json.loads(archive.read(info))
+            has_weights = WEIGHTS_ENTRY in archive.namelist()
         stored = saved["config"]["config"]
     except CheckpointError:
         raise
@@ -132,4 +135,9 @@ def read_saved_config(path):
         raise CheckpointError(
             f"{path}: not a fomm_tf .keras file ({one_line(e)[:200]})"
         ) from None
-    return config_lib.config_from_dict(stored, source=f"{path} (stored config)")
+    config = config_lib.config_from_dict(stored, source=f"{path} (stored config)")
+    if not has_weights:
+        # Checked before any model is built: a config at the bounds with no
+        # weights would otherwise allocate its whole model first.
+        raise CheckpointError(f"{path}: no {WEIGHTS_ENTRY} inside (the weights)")
+    return config

@@ -161,6 +161,20 @@ def keras_cases(folder):
         section[keys[-1]] = value
         return json.dumps(edited)
 
+    def widest():
+        """The bundled config.json with every network as wide as the bounds allow
+        (building it would take more than 1 GB)."""
+        edited = json.loads(json.dumps(saved))
+        params = edited["config"]["config"]["model_params"]
+        generator = params["generator_params"]
+        for section in (
+            params["kp_detector_params"],
+            generator,
+            generator["dense_motion_params"],
+        ):
+            section.update(block_expansion=256, max_features=1024)
+        return json.dumps(edited)
+
     model = "model_params"
     return {
         "width-200000": (stored("w200000", changed(
@@ -180,7 +194,10 @@ def keras_cases(folder):
                       "not a fomm_tf .keras file"),
         "huge-config": (stored("huge", " " * (2 << 20)), "more than 1048576"),
         "no-weights": (stored("noweights", json.dumps(saved)),
-                       "the weights do not load"),
+                       "no model.weights.h5 inside"),
+        # Widest stored config the bounds admit: refused before its model is built.
+        "no-weights-at-bounds": (stored("widest", widest()),
+                                 "no model.weights.h5 inside"),
     }  # fmt: skip
 
 
