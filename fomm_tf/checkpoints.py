@@ -5,6 +5,7 @@ check its paths (``is_converted``) before paying for TensorFlow.
 """
 
 import os
+import zipfile
 
 from fomm_tf import config as config_lib
 from fomm_tf import torch_checkpoint
@@ -46,15 +47,21 @@ def _check_same_model(cfg, saved, path):
 
 def _load_converted(cfg, path, align_corners):
     """A ``.keras`` file; ``cfg`` (None: the stored one) must describe its model."""
-    from fomm_tf.fomm_models import build_models, read_saved_config
+    from fomm_tf import fomm_models
 
-    saved = read_saved_config(path)
+    saved = fomm_models.read_saved_config(path)
     if cfg is not None:
         _check_same_model(cfg, saved, path)
-    models = build_models(_with_align_corners(cfg or saved, align_corners))
+    models = fomm_models.declared_models(
+        _with_align_corners(cfg or saved, align_corners)
+    )
     try:
-        models.load_weights(path)
-    except (KeyError, ValueError, OSError) as error:
+        with fomm_models.extracted_weights(
+            path, fomm_models.weight_bytes(models)
+        ) as weights:
+            fomm_models.allocate(models)
+            models.load_weights(weights)
+    except (KeyError, ValueError, OSError, zipfile.BadZipFile) as error:
         raise CheckpointError(
             f"{path}: the weights do not load ({one_line(error)[:200]})"
         ) from None

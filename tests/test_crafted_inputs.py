@@ -144,12 +144,15 @@ def keras_cases(folder):
     with zipfile.ZipFile(BUNDLED_KERAS) as archive:
         saved = json.loads(archive.read("config.json"))
 
-    def stored(name, config_json):
-        """A ``.keras`` of the bundled metadata and ``config_json``, no weights."""
+    def stored(name, config_json, weights=None):
+        """A ``.keras`` of the bundled metadata and ``config_json``, with
+        ``weights`` as its weights file (None: no weights file)."""
         path = folder / f"{name}.keras"
         with zipfile.ZipFile(path, "w") as out:
             out.writestr("metadata.json", json.dumps({"keras_version": "3"}))
             out.writestr("config.json", config_json)
+            if weights is not None:
+                out.writestr("model.weights.h5", weights, zipfile.ZIP_DEFLATED)
         return path
 
     def changed(*keys, value):
@@ -198,6 +201,14 @@ def keras_cases(folder):
         # Widest stored config the bounds admit: refused before its model is built.
         "no-weights-at-bounds": (stored("widest", widest()),
                                  "no model.weights.h5 inside"),
+        # ... and with weights too small for it, or declared large but a zip
+        # bomb: refused before its variables take any memory.
+        "fake-weights-at-bounds": (
+            stored("widest-fake", widest(), weights=b"\x89HDF\r\n\x1a\n" * 8),
+            "too few for the"),
+        "weights-zip-bomb": (
+            stored("bomb", json.dumps(saved), weights=bytes(64 << 20)),
+            "too few for the"),
     }  # fmt: skip
 
 

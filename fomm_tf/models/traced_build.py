@@ -16,8 +16,11 @@ class TracedBuildMixin:
 
     def build(self, input_shape):
         self.frame_shape = tuple(int(d) for d in input_shape[1:])
-        args, kwargs = self.dummy_inputs(self.frame_shape)
-        self.call(*args, training=False, **kwargs)
+        args, kwargs = keras.tree.map_structure(
+            lambda x: keras.KerasTensor(x.shape, x.dtype),
+            self.dummy_inputs(self.frame_shape),
+        )
+        self.compute_output_spec(*args, training=False, **kwargs)
         self.built = True
 
     def get_build_config(self):
