@@ -2,11 +2,12 @@
 
 import keras
 
+from fomm_tf.layers.built_by_call import BuiltByCall
 from fomm_tf.layers.init_config import ConfigFromInit
 from fomm_tf.layers.normalization import batch_norm, conv
 
 
-class ConvNormBlock(ConfigFromInit, keras.layers.Layer):
+class ConvNormBlock(ConfigFromInit, BuiltByCall, keras.layers.Layer):
     """Holds ``conv`` (stride 1, same padding) and ``norm`` (torch-convention BN).
 
     Subclasses define ``call``; their config is (filters, kernel_size,

@@ -3,13 +3,14 @@
 import keras
 
 from fomm_tf import conventions
+from fomm_tf.layers.built_by_call import BuiltByCall
 from fomm_tf.layers.init_config import ConfigFromInit
 from fomm_tf.layers.normalization import conv, instance_norm
 from fomm_tf.layers.spectral_norm_conv import SpectralNormConv2D
 
 
 @keras.saving.register_keras_serializable(package="fomm_tf")
-class DiscriminatorBlock(ConfigFromInit, keras.layers.Layer):
+class DiscriminatorBlock(ConfigFromInit, BuiltByCall, keras.layers.Layer):
     """Valid 4x4 conv (optionally spectral-normalised), instance norm,
     LeakyReLU 0.2, optional 2x2 average pool."""
 

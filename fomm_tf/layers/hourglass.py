@@ -2,6 +2,7 @@
 
 import keras
 
+from fomm_tf.layers.built_by_call import BuiltByCall
 from fomm_tf.layers.down_block import DownBlock
 from fomm_tf.layers.init_config import ConfigFromInit
 from fomm_tf.layers.up_block import UpBlock
@@ -15,7 +16,7 @@ def hourglass_widths(block_expansion, max_features, num_blocks):
 
 
 @keras.saving.register_keras_serializable(package="fomm_tf")
-class Hourglass(ConfigFromInit, keras.layers.Layer):
+class Hourglass(ConfigFromInit, BuiltByCall, keras.layers.Layer):
     """num_blocks down blocks, num_blocks up blocks with skip concatenation.
 
     The output concatenates the last up block with the input, so it has

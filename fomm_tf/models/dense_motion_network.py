@@ -5,12 +5,13 @@ import tensorflow as tf
 
 from fomm_tf import geometry
 from fomm_tf.layers import AntiAliasDownsample, Hourglass
+from fomm_tf.layers.built_by_call import BuiltByCall
 from fomm_tf.layers.init_config import ConfigFromInit
 from fomm_tf.layers.normalization import conv
 
 
 @keras.saving.register_keras_serializable(package="fomm_tf")
-class DenseMotionNetwork(ConfigFromInit, keras.layers.Layer):
+class DenseMotionNetwork(ConfigFromInit, BuiltByCall, keras.layers.Layer):
     """Sparse first-order motions -> dense backward flow and occlusion map.
 
     Paper eq. 4: each keypoint k moves z to T_k(z) = kp_s + J_s J_d^-1 (z - kp_d);

@@ -5,12 +5,13 @@ import tensorflow as tf
 
 from fomm_tf import geometry
 from fomm_tf.layers import DiscriminatorBlock, SpectralNormConv2D
+from fomm_tf.layers.built_by_call import BuiltByCall
 from fomm_tf.layers.init_config import ConfigFromInit
 from fomm_tf.layers.normalization import conv
 
 
 @keras.saving.register_keras_serializable(package="fomm_tf")
-class Discriminator(ConfigFromInit, keras.layers.Layer):
+class Discriminator(ConfigFromInit, BuiltByCall, keras.layers.Layer):
     """Pix2pix-style patch discriminator at one scale.
 
     Returns the down-block feature maps (used by the feature-matching loss) and
