@@ -13,7 +13,7 @@ from 28.8 to 18 dB), and every keypoint error moves the whole animated face.
 CLI::
 
     python -m export.tflite --config configs/vox-256.yaml --checkpoint vox.pth.tar \
-        --out exported/vox --modes float32,float16,dynamic_int8,full_int8 \
+        --out exported/vox --modes float32,float16,dynamic_int8,static_int8 \
         --calibration driving.mp4        # or --calibration synthetic
 """
 
@@ -38,7 +38,7 @@ from fomm_tf.inference.inference_transforms import optimize_for_inference
 
 MAX_CALIBRATION_FRAMES = 64
 FLOAT_PARTS = {
-    "full_int8": "keypoint detector (whole model), keypoint "
+    "static_int8": "keypoint detector (whole model), keypoint "
     "normalisation, dense motion heatmaps, sparse motions, masks and occlusion, "
     "grid-sample gathers, occlusion multiply",
     "dynamic_int8": "keypoint detector (whole model); activations are float",
@@ -47,7 +47,7 @@ FLOAT_PARTS = {
 
 def file_mode(model_name, mode):
     """Mode of one file: the keypoint detector stays float32 in int8 modes."""
-    if model_name == "keypoint_detector" and mode in ("dynamic_int8", "full_int8"):
+    if model_name == "keypoint_detector" and mode in ("dynamic_int8", "static_int8"):
         return "float32"
     return mode
 
@@ -60,8 +60,8 @@ def check_request(modes, layout, calibration_frames):
         converter.check_mode(mode)
     if layout not in LAYOUTS:
         raise ExportError(f"unknown layout {layout!r}; choose one of {LAYOUTS}")
-    if "full_int8" in modes and calibration_frames is None:
-        raise ExportError("full_int8 needs calibration frames (--calibration)")
+    if "static_int8" in modes and calibration_frames is None:
+        raise ExportError("static_int8 needs calibration frames (--calibration)")
 
 
 CARD_NAME = "model_card.json"
@@ -89,7 +89,7 @@ def export_tflite(
     spec = ExportSpec.from_models(models)
     functions = model_functions(models, spec, layout)
     samples = {}
-    if "full_int8" in modes:
+    if "static_int8" in modes:
         samples = calibration.representative_inputs(
             models, spec, calibration_frames, list(functions)
         )
@@ -124,7 +124,7 @@ def export_tflite(
 
 
 def calibration_frames_from(source, count, spec):
-    """Frames for full-int8 calibration: ``synthetic`` or a video / image folder."""
+    """Frames for static-int8 calibration: ``synthetic`` or a video / image folder."""
     if not source:
         return None
     if source == "synthetic":
@@ -139,7 +139,7 @@ def define_flags():
     flags.DEFINE_list("modes", ["float32"], f"modes among {', '.join(converter.MODES)}")
     flags.DEFINE_enum("layout", "split", LAYOUTS, "generator in one or two files")
     flags.DEFINE_string(
-        "calibration", None, "full_int8 calibration: 'synthetic', a video or a folder"
+        "calibration", None, "static_int8 calibration: 'synthetic', a video or a folder"
     )
     flags.DEFINE_integer(
         "calibration_frames",

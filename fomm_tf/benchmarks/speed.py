@@ -10,7 +10,9 @@ figure is the median of the round medians and is quoted as a ratio to the
 official median of the same run, because the machines here are shared and
 noisy.
 
-Ours: ``KerasAnimator`` at batch 1 and at the CLI's batch 4, and every
+Ours: ``KerasAnimator`` at batch 1 and at the CLI's batch 4 (also with the
+decoder in bfloat16, ``--precision bfloat16``, where the CPU has bfloat16
+instructions), and every
 ``python -m export.tflite`` mode through LiteRT. Models: vox-256
 (``configs/vox-256.yaml``) with random weights for time; PSNR of every path
 against the Keras float32 frames on vox-256 and on trained or non-trivial
@@ -38,13 +40,15 @@ from absl import flags
 from fomm_tf import cli, video_io
 from fomm_tf.animation import ASSETS_DIR, DEFAULT_CHECKPOINT, SAMPLE_DRIVING
 from fomm_tf.benchmarks import report
+from fomm_tf.inference.precision import check_fast_here
 
 FLAGS = flags.FLAGS
 REPO = Path(__file__).resolve().parents[2]
 OFFICIAL_TOOL = REPO.parent / "shared" / "tools" / "official_speed" / "run.sh"
 FIXTURE = REPO.parent / "shared" / "fixtures" / "fomm_reference"
 VOX_CONFIG = REPO / "configs" / "vox-256.yaml"
-MODES = ("float32", "float16", "dynamic_int8", "full_int8")
+MODES = ("float32", "float16", "dynamic_int8", "static_int8")
+BF16 = "bfloat16"  # the Keras backend's opt-in decoder precision
 GOALS = {"tflite_ms": 66.0, "psnr_db": 35.0, "keras_ratio": 0.5,
          "first_frame_s": 3.0}  # fmt: skip
 
@@ -138,7 +142,7 @@ def quiet_env(threads):
 
 def export_modes(checkpoint, out, config=None):
     """``{mode: directory}``, exported by the ``export.tflite`` command if
-    missing (synthetic calibration frames for full int8)."""
+    missing (synthetic calibration frames for static int8)."""
     out = Path(out)
     missing = [mode for mode in MODES if not (out / mode / "model_card.json").exists()]
     if missing:
@@ -216,6 +220,15 @@ class FrameTimer:
         )
 
 
+def bfloat16_is_fast():
+    """Whether this CPU has bfloat16 instructions (the bfloat16 rows need them)."""
+    try:
+        check_fast_here(BF16)
+    except ValueError:
+        return False
+    return True
+
+
 def psnr_db(reference, other):
     mse = float(np.mean((np.asarray(reference) - np.asarray(other)) ** 2))
     return float(10 * np.log10(1.0 / max(mse, 1e-20)))
@@ -230,6 +243,9 @@ def timers(checkpoint, exports, source, driving, threads):
     keras_animator = KerasAnimator(load_checkpoint(None, checkpoint), optimize=True)
     out = {f"keras_batch{b}": FrameTimer(keras_animator, source, driving, b)
            for b in (1, 4)}  # fmt: skip
+    if bfloat16_is_fast():
+        bfloat16 = KerasAnimator(load_checkpoint(None, checkpoint), precision=BF16)
+        out["keras_batch4_bfloat16"] = FrameTimer(bfloat16, source, driving, 4)
     for mode, directory in exports.items():
         runner = LiteRTRunner(directory, num_threads=threads)
         out[f"tflite_{mode}"] = FrameTimer(runner, source, driving, 1)
@@ -253,6 +269,9 @@ def quality(name, checkpoint, exports, clip, threads, config=None):
         )
         for batch in (1, 4)
     }
+    bfloat16 = KerasAnimator(load_checkpoint(config, checkpoint), precision=BF16)
+    frames = FrameTimer(bfloat16, source, driving, 4).all_frames()
+    scores["keras_batch4_bfloat16"] = psnr_db(reference, frames)
     for mode, directory in exports.items():
         runner = LiteRTRunner(directory, num_threads=threads)
         frames = FrameTimer(runner, source, driving, 1).all_frames()
@@ -308,6 +327,9 @@ def commands(workdir, count, threads, cli_mode):
     ]
     runs = {
         "animate_keras": [f"--checkpoint={random_vox(workdir)}"],
+        **({"animate_keras_bfloat16": [f"--checkpoint={random_vox(workdir)}",
+                                       f"--precision={BF16}"]}
+           if bfloat16_is_fast() else {}),
         f"animate_tflite_{cli_mode}": [
             "--backend=tflite", f"--tflite_dir={Path(workdir) / 'vox' / cli_mode}"
         ],

@@ -7,7 +7,7 @@ source features by the dense motion and mask them by the occlusion map (paper
 eq. 8, ``OcclusionAwareGenerator.moved_features``), decode. The source is
 encoded once per source image (``generator.encode``), not per frame.
 
-Ops on the warping path run under the name scope ``FLOAT_SCOPE``; the full-int8
+Ops on the warping path run under the name scope ``FLOAT_SCOPE``; the static-int8
 exporter keeps every op of that scope in float.
 """
 

@@ -24,12 +24,13 @@ class KerasAnimator:
 
     ``optimize``: apply ``inference_transforms.optimize_for_inference`` first
     (batch norm folding, sub-pixel up blocks; changes ``models`` in place, for
-    a caller that only animates with them, as the command does).
+    a caller that only animates with them, as the command does);
+    ``precision="bfloat16"`` (implies ``optimize``) also decodes in bfloat16.
     """
 
-    def __init__(self, models, optimize=False):
-        if optimize:
-            inference_transforms.optimize_for_inference(models)
+    def __init__(self, models, optimize=False, precision="float32"):
+        if optimize or precision != "float32":
+            inference_transforms.optimize_for_inference(models, precision)
         self.models = models
         config = models.config
         common = config.model_params.common_params

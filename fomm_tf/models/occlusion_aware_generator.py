@@ -105,7 +105,7 @@ class OcclusionAwareGenerator(ConfigFromInit, TracedBuildMixin, keras.Model):
             out = block(out, training=training)
         for block in self.up_blocks:
             out = block(out, training=training)
-        return tf.sigmoid(self.final(out))
+        return tf.sigmoid(tf.cast(self.final(out), tf.float32))  # bfloat16 decoders
 
     def moved_features(self, source, features, kp_source, kp_driving, training=None):
         """(dense motion dict, source features warped by it times the occlusion

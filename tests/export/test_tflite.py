@@ -21,12 +21,12 @@ from tests.harness import (
 
 FLAG_SETS = [(1.0, 1.0, 1.0), (1.0, 1.0, 0.0), (0.0, 0.0, 0.0)]
 # Measured on the tiny random-init model (see the test): fp16 1.7e-4 on
-# keypoints and 5e-5 on frames; dynamic int8 1.1e-3 max / 72 dB, full int8
+# keypoints and 5e-5 on frames; dynamic int8 1.1e-3 max / 72 dB, static int8
 # 3.2e-3 max / 58 dB on frames. Bounds leave 5-10x margin for other CPUs.
 QUANTIZED_BOUNDS = {
     "float16": {"kp": 2e-3, "frame_max": 2e-3, "psnr": 70.0},
     "dynamic_int8": {"kp": 1e-4, "frame_max": 1e-2, "psnr": 55.0},
-    "full_int8": {"kp": 1e-4, "frame_max": 3e-2, "psnr": 45.0},
+    "static_int8": {"kp": 1e-4, "frame_max": 3e-2, "psnr": 45.0},
 }
 
 
@@ -129,10 +129,10 @@ def test_quantized_files_are_smaller(tiny_exports):
 
     assert size("float16") < 0.6 * size("float32")
     assert size("dynamic_int8") < 0.4 * size("float32")
-    card = LiteRTRunner(tiny_exports["full_int8"]).card
+    card = LiteRTRunner(tiny_exports["static_int8"]).card
     modes = {entry["file"]: entry["mode"] for entry in card["models"]}
     assert modes["keypoint_detector.tflite"] == "float32"
-    assert modes["frame_generator.tflite"] == "full_int8"
+    assert modes["frame_generator.tflite"] == "static_int8"
 
 
 def test_model_card_names_every_tensor(tiny_exports):
@@ -189,7 +189,7 @@ def test_builtin_check_rejects_flex_and_custom_ops(tiny_exports):
     ("kwargs", "message"),
     [
         ({"modes": ["int4"]}, "unknown mode 'int4'"),
-        ({"modes": ["full_int8"]}, "needs calibration"),
+        ({"modes": ["static_int8"]}, "needs calibration"),
         ({"modes": []}, "no export mode"),
         ({"modes": ["float32"], "layout": "triple"}, "unknown layout"),
     ],
@@ -245,7 +245,7 @@ def test_cli_prints_one_line_errors(tmp_path):
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1] == (
         "export.tflite: error: unknown mode 'int3'; choose from float32, float16, "
-        "dynamic_int8, full_int8"
+        "dynamic_int8, static_int8"
     )
 
 

@@ -161,7 +161,10 @@ def test_bad_tflite_arguments_give_one_line_errors(inputs, tflite_dir, tmp_path)
               "no such export directory"),
              (["--backend=tflite", f"--tflite_dir={tflite_dir}",
                f"--config={FIXTURE_CONFIG}"],
-              "--config does not apply to --backend tflite")]  # fmt: skip
+              "--config does not apply to --backend tflite"),
+             (["--backend=tflite", f"--tflite_dir={tflite_dir}",
+               "--precision=bfloat16"],
+              "--precision applies to --backend keras only")]  # fmt: skip
     cases += [
         (["--backend=tflite", f"--tflite_dir={directory}"], message)
         for directory, message in broken_exports(tflite_dir, tmp_path).items()
