@@ -13,6 +13,7 @@ import keras
 import numpy as np
 
 from fomm_tf import config as config_lib
+from fomm_tf import output_paths
 from fomm_tf.errors import CheckpointError, one_line
 from fomm_tf.models import (
     KeypointDetector,
@@ -137,16 +138,23 @@ def build_models(cfg, synchronized_bn=False):
     return models
 
 
+def _copies_anchor():
+    """Weight copies are ``.fomm-tf.weights-<pid>-*`` folders in the temp dir."""
+    return Path(tempfile.gettempdir()) / "fomm-tf"
+
+
 @contextlib.contextmanager
 def extracted_weights(path, needed_bytes):
     """The ``model.weights.h5`` of a ``.keras`` file, copied to a temporary file.
 
     h5py reads a zip member through Python's zipfile, whose backward seeks
-    re-read the member from its start (9.6 s for vox-256's 250 MB; 0.x s from a
+    re-read the member from its start (9.6 s for vox-256's 250 MB; 0.7 s from a
     plain file). ``CheckpointError`` before anything is allocated if the member
     is smaller than the ``needed_bytes`` the config's variables take, or stored
     more than 4x compressed (a crafted file would make the model allocate
-    gigabytes before its weights fail to load).
+    gigabytes before its weights fail to load). The copy is private (0700
+    folder) and removed afterwards; copies left by killed runs are removed
+    first (``fomm_tf.output_paths``: only those whose process has ended).
     """
     with zipfile.ZipFile(path) as archive:
         info = archive.getinfo(WEIGHTS_ENTRY)
@@ -156,11 +164,18 @@ def extracted_weights(path, needed_bytes):
                 f"({info.file_size} uncompressed), too few for the "
                 f"{needed_bytes} bytes of weights its config declares"
             )
-        with tempfile.TemporaryDirectory(prefix="fomm-tf-") as folder:
+        anchor = _copies_anchor()
+        output_paths.remove_stale(anchor, "weights")
+        folder = tempfile.mkdtemp(
+            prefix=output_paths.temp_prefix(anchor, "weights"), dir=anchor.parent
+        )
+        try:
             extracted = Path(folder) / WEIGHTS_ENTRY
             with archive.open(info) as member, open(extracted, "wb") as out:
                 shutil.copyfileobj(member, out, 1 << 20)
             yield extracted
+        finally:
+            output_paths.remove_path(folder)
 
 
 def read_saved_config(path):

@@ -247,3 +247,23 @@ def test_video_writer_refuses_unsafe_outputs(tmp_path):
         video_io.VideoWriter(image, 10, inputs=(("--input_video", image),))
     assert image.read_bytes() == b"an image"
     assert output_paths.same_file(tmp_path / "x" / ".." / "image.png", image)
+
+
+def test_weight_copies_of_killed_loads_are_removed_by_the_next_load(
+    tmp_path, monkeypatch
+):
+    import tempfile
+
+    from fomm_tf.animation import DEFAULT_CHECKPOINT
+    from fomm_tf.checkpoints import load_checkpoint
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    stale = tmp_path / f".fomm-tf.weights-{dead_pid()}-a"
+    stale.mkdir()
+    (stale / "model.weights.h5").write_bytes(b"a killed load's copy")
+    live = tmp_path / f".fomm-tf.weights-{os.getpid()}-b"
+    live.mkdir()
+    unrelated = tmp_path / "fomm-tf.weights-1-c"
+    unrelated.write_bytes(b"not ours")
+    load_checkpoint(None, DEFAULT_CHECKPOINT)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [live.name, unrelated.name]
