@@ -403,7 +403,40 @@ def config_from_dict(data: dict, source: str = "<dict>") -> FommConfig:
         kind = type(data).__name__
         raise ConfigError(f"{source}: top level must be a mapping, got {kind}")
     config = _build(FommConfig, data, "", source)
+    _check_discriminator_fits(config, source)
     return dataclasses.replace(config, source_path=source)
+
+
+def _discriminator_side(side: int, scale: float, num_blocks: int) -> int:
+    """Side of the last feature map of ``Discriminator`` on a ``side``-pixel
+    frame at pyramid ``scale`` (anti-aliased stride ``1/scale``, rounded up;
+    each block a 4x4 valid conv, then a 2x2 average pool but the last); < 1
+    when the frame is too small."""
+    side = math.ceil(side / int(1 / scale))
+    for block in range(num_blocks):
+        side -= 3
+        if side < 1:
+            return side
+        if block != num_blocks - 1:
+            side //= 2
+    return side
+
+
+def _check_discriminator_fits(config: FommConfig, source: str) -> None:
+    """ConfigError unless every discriminator scale keeps at least one pixel."""
+    params = config.model_params.discriminator_params
+    smallest = min(config.dataset_params.frame_shape[:2])
+    for scale in params.scales:
+        if _discriminator_side(smallest, scale, params.num_blocks) < 1:
+            fitting = max(
+                n for n in range(params.num_blocks)
+                if n == 0 or _discriminator_side(smallest, scale, n) >= 1
+            )  # fmt: skip
+            raise ConfigError(
+                f"{source}: model_params.discriminator_params.num_blocks "
+                f"{params.num_blocks} leaves no pixel of a {smallest}-pixel frame "
+                f"side at scale {scale:g} (at most {fitting} blocks fit)"
+            )
 
 
 def config_to_dict(cfg: FommConfig) -> dict:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import re
 from pathlib import Path
 
 import pytest
@@ -381,3 +382,27 @@ def test_missing_model_params():
     with pytest.raises(ConfigError) as info:
         config_from_dict({"train_params": {}})
     assert str(info.value) == "<dict>: missing key 'model_params'"
+
+
+@pytest.mark.parametrize(
+    "side, scales, num_blocks, message",
+    [
+        (64, [1], 5, "num_blocks 5 leaves no pixel of a 64-pixel frame side at "
+                     "scale 1 (at most 4 blocks fit)"),
+        (80, [1, 0.5], 4, "num_blocks 4 leaves no pixel of a 80-pixel frame side "
+                          "at scale 0.5 (at most 3 blocks fit)"),
+    ],
+)  # fmt: skip
+def test_discriminator_deeper_than_the_frame_is_a_config_error(
+    side, scales, num_blocks, message
+):
+    data = _vox_dict()
+    data["dataset_params"]["frame_shape"] = [side, side, 3]
+    data["model_params"]["discriminator_params"].update(
+        scales=scales, num_blocks=num_blocks
+    )
+    full = f"cfg.yaml: model_params.discriminator_params.{message}"
+    with pytest.raises(ConfigError, match=f"^{re.escape(full)}$"):
+        config_from_dict(data, "cfg.yaml")
+    data["model_params"]["discriminator_params"]["num_blocks"] = num_blocks - 1
+    config_from_dict(data, "cfg.yaml")  # one block fewer fits
