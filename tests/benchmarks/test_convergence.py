@@ -10,7 +10,16 @@ model, trained 9,900 steps, is scored by tests/test_bundled_model.py).
 
 Recorded (2-core VM): warped source 0.74x no-motion after 900 steps; with the
 generator's loss weights set to zero (perceptual 0, reconstruction 0) the
-flow does not learn and the same check fails (see fomm_tf/assets/TRAINING.md).
+flow does not learn and the same check fails: 1.08x (see
+fomm_tf/assets/TRAINING.md).
+
+The figure is chaotic, not noisy: a run is bit-reproducible, yet changes
+that leave every initial weight bit-identical move it. After 600 steps,
+three ways of building the same models gave 0.68x, 0.72x and 0.93x. After
+900 steps the test passed alone (0.85x or less) at bcb878b and gave 0.93x
+inside the full suite at 9d6f30e, with no training change between them
+(2026-12-02). So the margin separates learning from not learning
+(1.08x), not good runs from bad ones.
 """
 
 import pytest
@@ -18,7 +27,7 @@ import pytest
 from fomm_tf.benchmarks.convergence import ConvergenceRun, run
 
 STEPS = 900
-MARGIN = 0.85  # warped source L1 <= 0.85 x no-motion L1 (0.74 measured)
+MARGIN = 0.97  # warped source L1 <= 0.97 x no-motion L1 (0.68-0.93 seen; 1.08 ablated)
 
 
 @pytest.mark.slow
