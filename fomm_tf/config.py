@@ -430,7 +430,7 @@ def _check_discriminator_fits(config: FommConfig, source: str) -> None:
         if _discriminator_side(smallest, scale, params.num_blocks) < 1:
             fitting = max(
                 n for n in range(params.num_blocks)
-                if n == 0 or _discriminator_side(smallest, scale, n) >= 1
+                if _discriminator_side(smallest, scale, n) >= 1
             )  # fmt: skip
             raise ConfigError(
                 f"{source}: model_params.discriminator_params.num_blocks "

@@ -40,7 +40,7 @@ from absl import flags
 from fomm_tf import cli, video_io
 from fomm_tf.animation import ASSETS_DIR, DEFAULT_CHECKPOINT, SAMPLE_DRIVING
 from fomm_tf.benchmarks import report
-from fomm_tf.inference.precision import check_fast_here
+from fomm_tf.inference.precision import has_bfloat16_instructions
 
 FLAGS = flags.FLAGS
 REPO = Path(__file__).resolve().parents[2]
@@ -220,15 +220,6 @@ class FrameTimer:
         )
 
 
-def bfloat16_is_fast():
-    """Whether this CPU has bfloat16 instructions (the bfloat16 rows need them)."""
-    try:
-        check_fast_here(BF16)
-    except ValueError:
-        return False
-    return True
-
-
 def psnr_db(reference, other):
     mse = float(np.mean((np.asarray(reference) - np.asarray(other)) ** 2))
     return float(10 * np.log10(1.0 / max(mse, 1e-20)))
@@ -243,7 +234,7 @@ def timers(checkpoint, exports, source, driving, threads):
     keras_animator = KerasAnimator(load_checkpoint(None, checkpoint), optimize=True)
     out = {f"keras_batch{b}": FrameTimer(keras_animator, source, driving, b)
            for b in (1, 4)}  # fmt: skip
-    if bfloat16_is_fast():
+    if has_bfloat16_instructions():
         bfloat16 = KerasAnimator(load_checkpoint(None, checkpoint), precision=BF16)
         out["keras_batch4_bfloat16"] = FrameTimer(bfloat16, source, driving, 4)
     for mode, directory in exports.items():
@@ -325,11 +316,11 @@ def commands(workdir, count, threads, cli_mode):
         f"--driving_video={clip}",
         "--source_image=" + str(ASSETS_DIR / "source.png"),
     ]
+    vox = f"--checkpoint={random_vox(workdir)}"
     runs = {
-        "animate_keras": [f"--checkpoint={random_vox(workdir)}"],
-        **({"animate_keras_bfloat16": [f"--checkpoint={random_vox(workdir)}",
-                                       f"--precision={BF16}"]}
-           if bfloat16_is_fast() else {}),
+        "animate_keras": [vox],
+        **({"animate_keras_bfloat16": [vox, f"--precision={BF16}"]}
+           if has_bfloat16_instructions() else {}),
         f"animate_tflite_{cli_mode}": [
             "--backend=tflite", f"--tflite_dir={Path(workdir) / 'vox' / cli_mode}"
         ],

@@ -42,13 +42,13 @@ PHASE_TAPS = {0: ((0,), (1, 2)), 1: ((0, 1), (2,))}
 
 def optimize_for_inference(models, precision="float32"):
     """The transforms on the generator's encoder and decoder blocks."""
+    check_precision(precision)  # before anything is changed in place
     generator = models.generator
     blocks = [generator.first, *generator.down_blocks, *generator.bottleneck]
     for block in [*blocks, *generator.up_blocks]:
         fold_batch_norm(block)
     for block in generator.up_blocks:
         subpixel_up_block(block)
-    check_precision(precision)
     if precision == "bfloat16":
         decode_in_bfloat16(generator)
 

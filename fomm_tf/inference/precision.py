@@ -23,12 +23,17 @@ def check_precision(precision):
         raise ValueError(f"precision {precision!r} is not one of {PRECISIONS}")
 
 
+def has_bfloat16_instructions(cpuinfo="/proc/cpuinfo"):
+    """Whether this CPU lists one of ``BFLOAT16_CPU_FLAGS``."""
+    return bool(cpu_flags(cpuinfo) & set(BFLOAT16_CPU_FLAGS))
+
+
 def check_fast_here(precision, cpuinfo="/proc/cpuinfo"):
     """As ``check_precision``; for bfloat16 also a ValueError unless this CPU
     has bfloat16 instructions (without them oneDNN emulates bfloat16, slower
     than float32: the command refuses rather than surprise)."""
     check_precision(precision)
-    if precision == "bfloat16" and not cpu_flags(cpuinfo) & set(BFLOAT16_CPU_FLAGS):
+    if precision == "bfloat16" and not has_bfloat16_instructions(cpuinfo):
         raise ValueError(
             "--precision bfloat16 needs a CPU with bfloat16 instructions "
             f"({' or '.join(BFLOAT16_CPU_FLAGS)} in {cpuinfo}); use float32"
