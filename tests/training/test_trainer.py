@@ -81,9 +81,11 @@ def start_run(
     kill_at=None,
     **overrides,
 ):
-    """Start ``RUN_SCRIPT`` training into ``workdir/name``; returns the process."""
-    script = workdir / "run_training.py"
-    script.write_text(RUN_SCRIPT)
+    """Start ``RUN_SCRIPT`` training into ``workdir/name``; returns the process.
+
+    The script goes in by ``-c``: a script file rewritten for each run could be
+    read truncated by a run still starting, which then did nothing and exited 0.
+    """
     options = dict(
         config=os.fspath(workdir / "tiny.yaml"),
         log_dir=os.fspath(workdir / name),
@@ -99,7 +101,7 @@ def start_run(
     )
     environment = {**os.environ, **(env or {}), "TF_CPP_MIN_LOG_LEVEL": "2"}
     return subprocess.Popen(
-        [sys.executable, os.fspath(script), json.dumps(args)],
+        [sys.executable, "-c", RUN_SCRIPT, json.dumps(args)],
         cwd=REPO,
         env=environment,
         stdout=subprocess.PIPE,
