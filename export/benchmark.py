@@ -12,8 +12,6 @@ Prints a table and writes JSON. Errors are against the float32 Keras frames on
 synthetic smooth-blob frames (max abs, mean abs, PSNR in dB).
 """
 
-import json
-import os
 import statistics
 import tempfile
 import time
@@ -30,6 +28,7 @@ from export import converter, frames, graphs, tflite
 from export.loading import define_model_flags, load_models
 from export.spec import ExportSpec
 from fomm_tf import cli
+from fomm_tf.benchmarks import write_json
 from fomm_tf.cli import errors_as_exit, optional_bool
 from fomm_tf.inference.litert_runner import LiteRTRunner
 
@@ -84,7 +83,11 @@ def per_frame_flops(models, spec, source):
     flags = tf.constant(spec.default_flags)
     step = keras_step(models, source, flags)
     function = tf.function(lambda driving: step(driving, kp_initial))
-    concrete = function.get_concrete_function(spec.image("driving", 1))
+    return graph_flops(function.get_concrete_function(spec.image("driving", 1)))
+
+
+def graph_flops(concrete):
+    """FLOPs of a concrete function (weights frozen) counted by the TF profiler."""
     _, graph_def = convert_variables_to_constants_v2_as_graph(concrete)
     with tf.Graph().as_default() as graph:
         tf.graph_util.import_graph_def(graph_def, name="")
@@ -225,10 +228,7 @@ def main(argv):
         )
         with tempfile.TemporaryDirectory() as workdir:
             result = run(models, weights, options.quick, options.threads, Path(workdir))
-        tmp = f"{options.json}.tmp"
-        with open(tmp, "w") as handle:
-            json.dump(result, handle, indent=2)
-        os.replace(tmp, options.json)
+        write_json(options.json, result)
     print(table(result))
 
 

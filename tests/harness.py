@@ -41,6 +41,25 @@ def nhwc(array):
     return np.transpose(array, (0, 2, 3, 1))
 
 
+# --- parity with the official outputs -------------------------------------------
+
+KP_ATOL = 1e-4  # keypoints, jacobians, heatmaps, masks, occlusion, flows
+IMAGE_ATOL = 3e-4  # generator fed the reference keypoints
+
+
+def assert_close(actual, expected, atol):
+    np.testing.assert_allclose(np.asarray(actual), expected, rtol=0, atol=atol)
+
+
+def reference_kp(io, prefix, index=None):
+    """The fixture's keypoints ``<prefix>/value``, ``/jacobian`` (one frame of
+    them with ``index``)."""
+    kp = {"value": io[f"{prefix}/value"], "jacobian": io[f"{prefix}/jacobian"]}
+    if index is None:
+        return kp
+    return {key: value[index : index + 1] for key, value in kp.items()}
+
+
 # --- configs and models ---------------------------------------------------------
 
 # 64x64, widths 4-8, 4 keypoints: every network and loss term, small.

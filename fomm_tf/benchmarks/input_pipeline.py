@@ -11,7 +11,6 @@ JSON::
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import sys
 import tempfile
@@ -22,6 +21,7 @@ from absl import flags
 
 import fomm_tf
 from fomm_tf import cli, data, synthetic
+from fomm_tf.benchmarks import write_json
 from fomm_tf.config import AugmentationParams, FommConfig
 
 FLAGS = flags.FLAGS
@@ -101,14 +101,6 @@ def print_table(rows: list[dict]) -> None:
             f"{row['format']:<8}{augmentation:<14}{row['frame_size']:>6}"
             f"{row['batch_size']:>7}{row['pairs_per_second']:>10.1f}"
         )
-
-
-def write_json(path: Path, result: dict) -> None:
-    """Write ``result`` atomically (temp file in the same folder, then replace)."""
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(handle, "w", encoding="utf-8") as stream:
-        json.dump(result, stream, indent=2)
-    os.replace(temp, path)
 
 
 def main(argv: list[str]) -> None:

@@ -113,13 +113,18 @@ class OcclusionAwareGenerator(ConfigFromInit, TracedBuildMixin, keras.Model):
         motion = self.dense_motion_network(
             source, kp_driving, kp_source, training=training
         )
+        return motion, self.apply_motion(features, motion)
+
+    def apply_motion(self, features, motion):
+        """``features`` warped by ``motion["deformation"]``, times its occlusion
+        map when it has one."""
         features = self.warp(features, motion["deformation"])
         if "occlusion_map" in motion:
             occlusion = _resize_to(
                 motion["occlusion_map"], features.shape[1], features.shape[2]
             )
             features = features * occlusion
-        return motion, features
+        return features
 
     def call(self, source, kp_source, kp_driving, training=None, source_features=None):
         """``source_features``: ``encode(source)`` when the caller has it already."""

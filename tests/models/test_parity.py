@@ -4,10 +4,15 @@ import numpy as np
 import pytest
 
 import fomm_tf
-from tests.harness import nhwc, record_returns
+from tests.harness import (
+    IMAGE_ATOL,
+    KP_ATOL,
+    assert_close,
+    nhwc,
+    record_returns,
+    reference_kp,
+)
 
-KP_ATOL = 1e-4  # keypoints, jacobians, heatmaps, masks, occlusion, flows
-IMAGE_ATOL = 3e-4  # generator fed the reference keypoints
 END_TO_END_ATOL = 2e-3  # own keypoints into own generator
 
 
@@ -23,17 +28,6 @@ def models(fixtures_dir):
 @pytest.fixture(scope="module")
 def source(reference_io):
     return nhwc(reference_io["source"])
-
-
-def reference_kp(io, prefix, index=None):
-    kp = {"value": io[f"{prefix}/value"], "jacobian": io[f"{prefix}/jacobian"]}
-    if index is None:
-        return kp
-    return {key: value[index : index + 1] for key, value in kp.items()}
-
-
-def assert_close(actual, expected, atol):
-    np.testing.assert_allclose(np.asarray(actual), expected, rtol=0, atol=atol)
 
 
 def test_legacy_and_zip_checkpoints_give_identical_weights(fixtures_dir, models):

@@ -26,7 +26,7 @@ from fomm_tf.training import (
     generator_losses,
     numpy_recipe_weights,
 )
-from tests.harness import nhwc, tiny_config
+from tests.harness import assert_close, nhwc, tiny_config
 
 pytestmark = pytest.mark.slow
 
@@ -194,10 +194,6 @@ def iteration(fixtures_dir, train_io, manifest):
         "disc_loss": disc_loss,
         "disc_record": disc_record,
     }
-
-
-def assert_close(actual, expected, atol):
-    np.testing.assert_allclose(np.asarray(actual), expected, rtol=0, atol=atol)
 
 
 def test_generator_loss_terms(iteration, train_io):
