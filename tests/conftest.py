@@ -3,8 +3,7 @@
 import numpy as np
 import pytest
 
-import fomm_tf
-from tests.harness import FIXTURE_CHECKPOINT, FIXTURE_CONFIG, FIXTURES
+from tests.harness import FIXTURES, load_fixture_models
 
 
 @pytest.fixture(scope="session")
@@ -27,7 +26,7 @@ def train_io(fixtures_dir):
 
 @pytest.fixture(scope="session")
 def fixture_models(fixtures_dir):
-    """The fixture checkpoint's networks (its config's grid convention), shared
-    by the tests that only run inference on them (``fixtures_dir`` first: a
-    clear failure without the fixtures)."""
-    return fomm_tf.load_checkpoint(FIXTURE_CONFIG, FIXTURE_CHECKPOINT)
+    """The fixture checkpoint's networks (its config's grid convention), as
+    loaded, shared by the tests that only run inference on them
+    (``fixtures_dir`` first: a clear failure without the fixtures)."""
+    return load_fixture_models()

@@ -41,6 +41,14 @@ def nhwc(array):
     return np.transpose(array, (0, 2, 3, 1))
 
 
+def load_fixture_models(**options):
+    """A fresh load of the fixture checkpoint (its config; ``options`` go to
+    ``fomm_tf.load_checkpoint``). Code that transforms models in place (the
+    exporters, ``optimize=True``) gets one of these, never the shared
+    ``fixture_models``."""
+    return fomm_tf.load_checkpoint(FIXTURE_CONFIG, FIXTURE_CHECKPOINT, **options)
+
+
 # --- parity with the official outputs -------------------------------------------
 
 KP_ATOL = 1e-4  # keypoints, jacobians, heatmaps, masks, occlusion, flows

@@ -15,6 +15,7 @@ from tests.harness import (
     FIXTURES,
     fixture_config,
     keras_frames,
+    load_fixture_models,
     nhwc,
     run_module,
 )
@@ -48,9 +49,10 @@ def psnr(reference, other):
 
 
 @pytest.fixture(scope="module")
-def fixture_export(fixture_models, tmp_path_factory):
+def fixture_export(fixtures_dir, tmp_path_factory):
+    """The fixture's float32 export, compared below with the models as loaded."""
     out = tmp_path_factory.mktemp("vox_small")
-    return tflite.export_tflite(fixture_models, out, ["float32"])["float32"]
+    return tflite.export_tflite(load_fixture_models(), out, ["float32"])["float32"]
 
 
 @pytest.fixture(scope="module")

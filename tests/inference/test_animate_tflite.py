@@ -12,6 +12,7 @@ from fomm_tf import animate, video_io
 from tests.harness import (
     FIXTURE_CONFIG,
     FIXTURE_FLAGS,
+    load_fixture_models,
     nhwc,
     read_folder,
     run_animate,
@@ -25,9 +26,16 @@ PLANTED = 4  # driving frame equal to the source (the best frame)
 
 
 @pytest.fixture(scope="module")
-def tflite_dir(fixture_models, tmp_path_factory):
+def own_models(fixtures_dir):
+    """This module's fixture models: the export and the command's
+    ``optimize=True`` transform them in place."""
+    return load_fixture_models()
+
+
+@pytest.fixture(scope="module")
+def tflite_dir(own_models, tmp_path_factory):
     out = tmp_path_factory.mktemp("export")
-    return tflite.export_tflite(fixture_models, out, ["float32"])["float32"]
+    return tflite.export_tflite(own_models, out, ["float32"])["float32"]
 
 
 @pytest.fixture(scope="module")
@@ -49,9 +57,9 @@ def inputs(reference_io, tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
-def reuse_loaded_model(fixture_models, monkeypatch):
+def reuse_loaded_model(own_models, monkeypatch):
     """Keras runs reuse the loaded models instead of re-reading the .pth.tar."""
-    monkeypatch.setattr(animate, "load_checkpoint", lambda config, path: fixture_models)
+    monkeypatch.setattr(animate, "load_checkpoint", lambda config, path: own_models)
 
 
 def written_frames(monkeypatch, *arguments):

@@ -6,7 +6,6 @@ import keras
 import numpy as np
 import pytest
 
-import fomm_tf
 from fomm_tf.inference.inference_transforms import (
     optimize_for_inference,
     space_to_depth_conv,
@@ -14,11 +13,10 @@ from fomm_tf.inference.inference_transforms import (
 )
 from fomm_tf.layers import UpBlock
 from tests.harness import (
-    FIXTURE_CHECKPOINT,
-    FIXTURE_CONFIG,
     IMAGE_ATOL,
     KP_ATOL,
     assert_close,
+    load_fixture_models,
     nhwc,
     reference_kp,
 )
@@ -30,18 +28,12 @@ from tests.harness import (
 ROUNDING_ATOL = 1e-5
 
 
-def load_fixture():
-    return fomm_tf.load_checkpoint(
-        FIXTURE_CONFIG, FIXTURE_CHECKPOINT, align_corners=False
-    )
-
-
 @pytest.fixture(scope="module")
 def networks(fixtures_dir):
     """(as loaded, optimized) fixture networks."""
-    optimized = load_fixture()
+    optimized = load_fixture_models(align_corners=False)
     optimize_for_inference(optimized)
-    return load_fixture(), optimized
+    return load_fixture_models(align_corners=False), optimized
 
 
 def test_optimized_keypoints_keep_parity(networks, reference_io):

@@ -18,7 +18,9 @@ MIN_PSNR_DB, MAX_PSNR_DB = 45.0, 90.0
 def animated(precision):
     """(keypoints of the driving frames, predictions) of the bundled model."""
     animator = animation.KerasAnimator(
-        load_checkpoint(None, animation.DEFAULT_CHECKPOINT), precision=precision
+        load_checkpoint(None, animation.DEFAULT_CHECKPOINT),
+        optimize=True,  # as the command: the same float32 transforms in both
+        precision=precision,
     )
     shape = animator.frame_shape
     source = video_io.fit_frame(video_io.read_image(animation.SAMPLE_SOURCE), shape)
