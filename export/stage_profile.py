@@ -3,8 +3,9 @@
     python -m export.stage_profile --config configs/vox-256.yaml --random_weights \
         --json stages.json
 
-A frame (``export.benchmark``) is the driving keypoints, keypoint normalisation
-and the generator on the cached source features. Here each stage is its own
+A frame, as the commands run it, is the driving keypoints, keypoint
+normalisation and the generator on the cached source features (the source is
+encoded once). Here each stage is its own
 function of the previous stage's outputs on synthetic frames, timed in Keras
 (``tf.function``) and, converted by ``export.converter`` as the exported files
 are, through LiteRT (XNNPACK) in each ``--modes``. The models are prepared as

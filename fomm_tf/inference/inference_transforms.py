@@ -1,38 +1,39 @@
 """Inference-only transforms of built models: same frames, less work.
 
-``optimize_for_inference(models)`` changes the keypoint detector and the
-generator in place (train or save the models no more afterwards). Every
-transform computes the same function in float32; only the order of sums
-changes (measured on the fixture, whose batch-norm statistics are perturbed:
-3e-7 on keypoints, 4e-6 on the flow, 1.6e-4 on frames, within the parity
-tolerance of the official outputs; 2e-7 on vox-256's frames).
+``optimize_for_inference(models)`` changes the generator's encoder and decoder
+in place (train or save the models no more afterwards). The warping path (the
+keypoint detector, the dense motion network) keeps its float numerics bit for
+bit, so no sampling position moves; it is under a tenth of a frame's FLOPs.
+(Folding batch norm and sub-pixel up blocks in its hourglasses too was tried:
+no speed-up above this VM's noise, frames moved by 1.6e-4 on the fixture, the
+TFLite files grew by 40% and the command's peak memory by 450 MB, the sub-pixel
+kernels holding 16 taps where the 3x3 kernel holds 9.)
 
-- Batch norm folded into the convolution before it, in every hourglass and in
-  the generator. In eval mode ``BN(conv(x)) = conv'(x)`` with the kernel scaled
-  per output channel by ``gamma / sqrt(var + eps)`` and the bias moved
-  accordingly, so a folded block runs one op where it ran a convolution and a
-  normalisation pass. Folds every ``conv -> norm`` pair of the conv-norm blocks
-  (``SameBlock``, ``DownBlock``, ``UpBlock``) and a ``ResBlock``'s ``norm2``
-  into its first ``conv`` (pre-activation: norm, relu, conv, norm2, relu,
-  conv2); its first norm normalises the block input, which the residual also
-  uses, and stays.
-- Every ``UpBlock`` (hourglass decoders, generator decoder) as a sub-pixel
-  convolution: a 3x3 conv of a nearest x2 upsampled map equals, for each of
-  the four output phases, a 2x2 conv of the map itself (taps that land on the
-  same source pixel summed), the phases interleaved by ``depth_to_space``: 16
-  taps per source pixel instead of 36, and no upsampled copy (in TFLite, tile
-  ops outside XNNPACK).
-- The generator's final 7x7 conv (64 -> 3 channels at full resolution) on the
-  2x2 space-to-depth of its input: CPU kernels compute output channels in
-  blocks of 8-16, so 3 outputs waste most of the work; 12 outputs on a map of
-  a quarter the size waste less (1.6x faster in TensorFlow at batch 4).
+- Batch norm folded into the convolution before it. In eval mode
+  ``BN(conv(x)) = conv'(x)`` with the kernel scaled per output channel by
+  ``gamma / sqrt(var + eps)`` and the bias moved accordingly, so a folded block
+  runs one op where it ran a convolution and a normalisation pass. Folds every
+  ``conv -> norm`` pair of the conv-norm blocks (``SameBlock``, ``DownBlock``,
+  ``UpBlock``) and a ``ResBlock``'s ``norm2`` into its first ``conv``
+  (pre-activation: norm, relu, conv, norm2, relu, conv2); its first norm
+  normalises the block input, which the residual also uses, and stays.
+- The decoder's up blocks as sub-pixel convolutions: a 3x3 conv of a nearest x2
+  upsampled map equals, for each of the four output phases, a 2x2 conv of the
+  map itself (taps that land on the same source pixel summed), the phases
+  interleaved by ``depth_to_space``: 16 taps per source pixel instead of 36, and
+  no upsampled copy (in TFLite, tile ops outside XNNPACK). The four phase
+  kernels run as one convolution.
+- The final 7x7 conv (64 -> 3 channels at full resolution) on the 2x2
+  space-to-depth of its input: CPU kernels compute output channels in blocks
+  of 8-16, so 3 outputs waste most of the work; 12 outputs on a map of a
+  quarter the size waste less (1.6x faster in TensorFlow at batch 4).
 - Opt-in, ``precision="bfloat16"``: the decoder (bottleneck residual blocks, up
   blocks, final convolution: ~90% of a frame's FLOPs on vox-256) computes in
   bfloat16 from its float32 weights (Keras' ``mixed_bfloat16`` policy); the
   keypoint detector, the dense motion network and the warps stay float32, so
-  no sampling position moves by more than float32 rounding. About twice as
-  fast on CPUs with bfloat16 instructions (``avx512_bf16``, ``amx_bf16``);
-  PSNR against float32 is in the README's speed table.
+  no sampling position moves. About twice as fast on CPUs with bfloat16
+  instructions (``avx512_bf16``, ``amx_bf16``); PSNR against float32 is in
+  the README's speed table.
 """
 
 import keras
@@ -42,7 +43,6 @@ import tensorflow as tf
 from fomm_tf.inference.precision import check_precision
 from fomm_tf.layers.conv_norm_block import ConvNormBlock
 from fomm_tf.layers.res_block import ResBlock
-from fomm_tf.layers.up_block import UpBlock
 
 # Row (column) taps of output phase a: (source offset -1 or 0, 0 or +1) <- the
 # 3x3 kernel rows whose upsampled row falls on that source row.
@@ -52,14 +52,15 @@ PHASE_TAPS = {0: ((0,), (1, 2)), 1: ((0, 1), (2,))}
 def optimize_for_inference(models, precision="float32"):
     """The transforms on the generator's encoder and decoder blocks."""
     check_precision(precision)  # before anything is changed in place
-    for model in (models.kp_detector, models.generator):
-        fold_batch_norm(model)
-        for layer in model._flatten_layers(include_self=False, recursive=True):
-            if isinstance(layer, UpBlock):
-                subpixel_up_block(layer)
-    space_to_depth_conv(models.generator.final)
+    generator = models.generator
+    blocks = [generator.first, *generator.down_blocks, *generator.bottleneck]
+    for block in [*blocks, *generator.up_blocks]:
+        fold_batch_norm(block)
+    for block in generator.up_blocks:
+        subpixel_up_block(block)
+    space_to_depth_conv(generator.final)
     if precision == "bfloat16":
-        decode_in_bfloat16(models.generator)
+        decode_in_bfloat16(generator)
 
 
 def decode_in_bfloat16(generator):
