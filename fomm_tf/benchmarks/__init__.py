@@ -2,18 +2,22 @@
 
 import json
 import os
-import tempfile
 import time
-from pathlib import Path
+
+from fomm_tf import output_paths
 
 
 def write_json(path, result):
-    """Write ``result`` atomically (temp file in the same folder, then replace)."""
-    path = Path(path)
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(handle, "w", encoding="utf-8") as stream:
-        json.dump(result, stream, indent=2)
-    os.replace(temp, path)
+    """Write ``result`` atomically: a temporary sibling with the permissions a
+    new file gets (``fomm_tf.output_paths``), then a rename over ``path``."""
+    temp = output_paths.make_temp_file(path, "partial")
+    try:
+        with open(temp, "w", encoding="utf-8") as stream:
+            json.dump(result, stream, indent=2)
+        os.replace(temp, path)
+    except BaseException:
+        output_paths.remove_path(temp)
+        raise
 
 
 def report(results, start, print_table, json_path=None):
