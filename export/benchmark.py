@@ -155,7 +155,7 @@ def tflite_rows(exports, source, driving, reference, warmup, repeats, threads):
 def run(models, weights, quick, threads, workdir):
     """Benchmark dict: config info, FLOPs and one row per backend / mode."""
     spec = ExportSpec.from_models(models)
-    warmup, repeats = (1, 3) if quick else (2, 10)
+    warmup, repeats = timing(quick)
     clip = frames.synthetic_frames(6, spec.height, spec.width, seed=21)
     source, driving = clip[:1], clip
     calibration = frames.synthetic_frames(16, spec.height, spec.width, seed=5)
@@ -206,26 +206,43 @@ def table(result):
     return "\n".join(lines)
 
 
-def define_flags():
+def define_benchmark_flags(json_default):
+    """The model flags, ``--quick``, ``--threads`` and ``--json`` (also those of
+    ``export.stage_profile``)."""
     define_model_flags()
     flags.DEFINE_bool("quick", False, "3 repetitions after 1 warm-up (else 10 / 2)")
     flags.DEFINE_integer(
         "threads", 2, "CPU threads for TF and LiteRT", lower_bound=1, upper_bound=256
     )
-    flags.DEFINE_string("json", "export_benchmark.json", "where to write the JSON")
+    flags.DEFINE_string("json", json_default, "where to write the JSON")
+
+
+def timing(quick):
+    """(warm-up calls, timed repeats) of ``median_ms`` for ``--quick``."""
+    return (1, 3) if quick else (2, 10)
+
+
+def benchmark_models(options):
+    """TensorFlow on ``--threads``, then ``(models, weights)`` of the model
+    flags: the checkpoint, else random weights (vox-256 without ``--config``)."""
+    tf.config.threading.set_intra_op_parallelism_threads(options.threads)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    config = options.config or "configs/vox-256.yaml"
+    random = options.random_weights or not options.checkpoint
+    return load_models(
+        config, options.checkpoint, random, optional_bool(options.align_corners)
+    )
+
+
+def define_flags():
+    define_benchmark_flags("export_benchmark.json")
 
 
 def main(argv):
     del argv
     options = flags.FLAGS
-    tf.config.threading.set_intra_op_parallelism_threads(options.threads)
-    tf.config.threading.set_inter_op_parallelism_threads(1)
     with errors_as_exit("export.benchmark"):
-        config = options.config or "configs/vox-256.yaml"
-        random = options.random_weights or not options.checkpoint
-        models, weights = load_models(
-            config, options.checkpoint, random, optional_bool(options.align_corners)
-        )
+        models, weights = benchmark_models(options)
         with tempfile.TemporaryDirectory() as workdir:
             result = run(models, weights, options.quick, options.threads, Path(workdir))
         write_json(options.json, result)

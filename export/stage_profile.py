@@ -20,12 +20,17 @@ from absl import flags
 from ai_edge_litert.interpreter import Interpreter
 
 from export import converter, frames, graphs
-from export.benchmark import graph_flops, median_ms
-from export.loading import define_model_flags, load_models
+from export.benchmark import (
+    benchmark_models,
+    define_benchmark_flags,
+    graph_flops,
+    median_ms,
+    timing,
+)
 from export.spec import ExportSpec
 from fomm_tf import cli
 from fomm_tf.benchmarks import write_json
-from fomm_tf.cli import errors_as_exit, optional_bool
+from fomm_tf.cli import errors_as_exit
 from fomm_tf.inference.inference_transforms import optimize_for_inference
 
 STAGE_MODES = ("float32", "float16", "dynamic_int8")  # static_int8 needs calibration
@@ -131,7 +136,7 @@ def _max_abs(reference, other):
     return max(float(np.max(np.abs(a - b))) for a, b in pairs)
 
 
-def litert_row(function, name, inputs, mode, threads, reference, timing):
+def litert_row(function, name, inputs, mode, threads, reference, calls):
     """``{"ms", "max_abs"}`` of the stage converted in ``mode``."""
     model = converter.convert(function, name, mode)
     interpreter = Interpreter(model_content=model, num_threads=threads)
@@ -142,20 +147,20 @@ def litert_row(function, name, inputs, mode, threads, reference, timing):
     else:
         outputs = {key: outputs[key] for key in reference}
     return {
-        "ms": median_ms(lambda: runner(**inputs), *timing),
+        "ms": median_ms(lambda: runner(**inputs), *calls),
         "max_abs": _max_abs(reference, outputs),
     }
 
 
-def stage_row(function, name, inputs, modes, threads, timing):
+def stage_row(function, name, inputs, modes, threads, calls):
     """GFLOP, Keras ms and LiteRT ``{mode: {ms, max_abs}}`` of one stage."""
     values = list(inputs.values())
     reference = _numpy(function(*values))
     return {
         "gflop": graph_flops(function.get_concrete_function()) / 1e9,
-        "keras_ms": median_ms(lambda: _numpy(function(*values)), *timing),
+        "keras_ms": median_ms(lambda: _numpy(function(*values)), *calls),
         "litert": {
-            mode: litert_row(function, name, inputs, mode, threads, reference, timing)
+            mode: litert_row(function, name, inputs, mode, threads, reference, calls)
             for mode in modes
         },
     }
@@ -165,15 +170,15 @@ def run(models, weights, modes, threads, quick):
     """Profile dict: one entry per stage (GFLOP, Keras ms, LiteRT per mode)."""
     optimize_for_inference(models)
     spec = ExportSpec.from_models(models)
-    timing = (1, 3) if quick else (2, 10)
+    calls = timing(quick)  # (warm-up, repeats)
     return {
         "frame_shape": [spec.height, spec.width, spec.channels],
         "weights": weights,
         "threads": threads,
-        "repeats": timing[1],
+        "repeats": calls[1],
         "modes": list(modes),
         "stages": {
-            name: stage_row(function, name, inputs, modes, threads, timing)
+            name: stage_row(function, name, inputs, modes, threads, calls)
             for name, function, inputs in stages(models, spec)
         },
     }
@@ -203,28 +208,17 @@ def table(result):
 
 
 def define_flags():
-    define_model_flags()
+    define_benchmark_flags("stage_profile.json")
     flags.DEFINE_multi_enum(
         "modes", ["float32", "dynamic_int8"], STAGE_MODES, "LiteRT modes to time"
     )
-    flags.DEFINE_bool("quick", False, "3 repetitions after 1 warm-up (else 10 / 2)")
-    flags.DEFINE_integer(
-        "threads", 2, "CPU threads for TF and LiteRT", lower_bound=1, upper_bound=256
-    )
-    flags.DEFINE_string("json", "stage_profile.json", "where to write the JSON")
 
 
 def main(argv):
     del argv
     options = flags.FLAGS
-    tf.config.threading.set_intra_op_parallelism_threads(options.threads)
-    tf.config.threading.set_inter_op_parallelism_threads(1)
     with errors_as_exit("export.stage_profile"):
-        config = options.config or "configs/vox-256.yaml"
-        random = options.random_weights or not options.checkpoint
-        models, weights = load_models(
-            config, options.checkpoint, random, optional_bool(options.align_corners)
-        )
+        models, weights = benchmark_models(options)
         result = run(models, weights, options.modes, options.threads, options.quick)
         write_json(options.json, result)
     print(table(result))
