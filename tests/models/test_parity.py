@@ -8,6 +8,7 @@ from tests.harness import (
     IMAGE_ATOL,
     KP_ATOL,
     assert_close,
+    load_fixture_models,
     nhwc,
     record_returns,
     reference_kp,
@@ -18,11 +19,7 @@ END_TO_END_ATOL = 2e-3  # own keypoints into own generator
 
 @pytest.fixture(scope="module")
 def models(fixtures_dir):
-    return fomm_tf.load_checkpoint(
-        fixtures_dir / "vox_small.yaml",
-        fixtures_dir / "vox_small.pth.tar",
-        align_corners=False,
-    )
+    return load_fixture_models(align_corners=False)
 
 
 @pytest.fixture(scope="module")
